@@ -1,0 +1,100 @@
+/**
+ * The agent gateway protocol: what travels on the WebSocket an agent dials to the server.
+ *
+ * Flow (the agent always dials; nothing dials an agent):
+ *   1. The agent calls the ECS API RegisterContainerInstance (passing its saved containerInstanceArn
+ *      when it has one, so a restarted agent keeps its identity).
+ *   2. It opens `GET <server>/agent/v1/connect?cluster=<clusterArn>&containerInstance=<arn>` as a
+ *      WebSocket upgrade, SigV4-signed for service `ecs` like any API call.
+ *   3. The server sends a `TaskManifest` at once and again whenever the set of tasks for this
+ *      instance or any of their desired statuses changes: the FULL list of tasks the instance should
+ *      hold, with a seqNum that only grows. The agent converges Docker to the newest list; a lost or
+ *      repeated manifest can therefore never leave a task behind.
+ *   4. The agent sends a `TaskStateReport` whenever a task's observed state changes, and every
+ *      task's latest report again after each (re)connect. Reports are whole snapshots of one task,
+ *      so re-sending is always safe; the server applies them forward-only.
+ *   5. Both sides send `Heartbeat` every heartbeatIntervalMs; a side that hears nothing for
+ *      3 intervals closes the socket (the agent then redials with backoff).
+ *
+ * Frames are JSON text: `{"type": <message type>, "message": {...}}`, as ECS's agent channel does.
+ */
+import type { ContainerDefinition, NetworkBinding } from '@aws-sdk/client-ecs';
+import type { ContainerStatus, DesiredStatus, HealthStatus, TaskStatus, TaskStopCode } from './statuses.js';
+
+export const AGENT_GATEWAY_PATH = '/agent/v1/connect';
+
+/** One container of a task as the agent must run it: the definition with overrides applied. */
+export interface AgentContainer extends ContainerDefinition {
+  name: string;
+  image: string;
+  containerArn: string;
+}
+
+/** One task the agent should hold, fully resolved so the agent needs nothing else to run it. */
+export interface AgentTask {
+  taskArn: string;
+  clusterArn: string;
+  taskDefinitionArn: string;
+  family: string;
+  revision: number;
+  desiredStatus: DesiredStatus;
+  /** bridge (default), host or none. */
+  networkMode: 'bridge' | 'host' | 'none';
+  /** Task-level limits, when the task definition sets them (CPU units, MiB). */
+  cpu?: number;
+  memory?: number;
+  containers: AgentContainer[];
+}
+
+export interface TaskManifest {
+  seqNum: number;
+  containerInstanceArn: string;
+  tasks: AgentTask[];
+}
+
+export interface ContainerStateReport {
+  name: string;
+  lastStatus: ContainerStatus;
+  /** Docker container id. */
+  runtimeId?: string;
+  imageDigest?: string;
+  exitCode?: number;
+  /** Why the container stopped or failed, e.g. `CannotPullContainerError: ...`. */
+  reason?: string;
+  networkBindings?: NetworkBinding[];
+  healthStatus?: HealthStatus;
+}
+
+/** A whole snapshot of one task's observed state, as the agent sees it now. */
+export interface TaskStateReport {
+  taskArn: string;
+  lastStatus: TaskStatus;
+  /** Set when the agent decides the task stops (essential exit, start failure). */
+  stopCode?: TaskStopCode;
+  stoppedReason?: string;
+  /** ISO-8601 times of what has happened so far. */
+  pullStartedAt?: string;
+  pullStoppedAt?: string;
+  startedAt?: string;
+  executionStoppedAt?: string;
+  containers: ContainerStateReport[];
+}
+
+export interface Heartbeat {
+  sentAt: string;
+}
+
+export type GatewayMessage =
+  | { type: 'TaskManifest'; message: TaskManifest }
+  | { type: 'TaskStateReport'; message: TaskStateReport }
+  | { type: 'Heartbeat'; message: Heartbeat };
+
+/** Ownership labels on every container the agent creates; re-adoption after a restart keys on them. */
+export const LABELS = {
+  taskArn: 'com.wharf.ecs.task-arn',
+  containerName: 'com.wharf.ecs.container-name',
+  containerArn: 'com.wharf.ecs.container-arn',
+  clusterArn: 'com.wharf.ecs.cluster',
+  containerInstanceArn: 'com.wharf.ecs.container-instance-arn',
+  taskDefinitionArn: 'com.wharf.ecs.task-definition-arn',
+} as const;

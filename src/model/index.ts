@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './arns.js';
+export * from './statuses.js';
+export * from './agent-protocol.js';

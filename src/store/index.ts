@@ -1,0 +1,1 @@
+export type { Entry, TxnOp, ListOptions, WatchEvent, Store } from './store.js';
