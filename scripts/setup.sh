@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what Wharf needs on a Debian 12 machine, idempotently: Debian packages when missing,
+# npm packages when the lock changed, a fresh build when the sources changed, and a running
+# Docker Engine. `--for-tests` adds what only the test suite needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for_tests=0
+[[ "${1:-}" == "--for-tests" ]] && for_tests=1
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+[[ -x /usr/bin/busybox ]] && /usr/bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+command -v ip >/dev/null || need+=(iproute2)
+command -v tar >/dev/null || need+=(tar)
+if (( for_tests )); then
+  [[ -x /usr/bin/aws ]] || need+=(awscli)
+fi
+if (( ${#need[@]} )); then
+  echo "setup: installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# npm: install when node_modules is missing or older than the lock file.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Build when any source is newer than the last build.
+stamp=dist/.build-stamp
+if [[ ! -f $stamp ]] || [[ -n "$(find src bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+  echo "setup: building"
+  rm -rf dist
+  npx tsc -p tsconfig.json
+  touch "$stamp"
+fi
+
+# Docker Engine: start one when none answers on the default socket.
+if ! docker version >/dev/null 2>&1 && [[ -z "${DOCKER_HOST:-}" ]]; then
+  echo "setup: starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/wharf-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 1; done
+  docker version >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/wharf-dockerd.log" >&2; exit 1; }
+fi

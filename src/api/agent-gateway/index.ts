@@ -1,0 +1,2 @@
+export { AgentGateway } from './gateway.js';
+export type { AgentGatewayOptions } from './gateway.js';

@@ -1,0 +1,58 @@
+/** `wharf server`: the API server on a SQLite state store in the data directory. */
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadOrCreateAdminCredentials } from '../api/credentials.js';
+import { WharfServer } from '../api/server.js';
+import { SqliteStore } from '../store/index.js';
+
+export const DEFAULT_PORT = 8450;
+export const DEFAULT_REGION = 'us-east-1';
+/** The account id in every ARN unless configured; twelve digits, as AWS account ids are. */
+export const DEFAULT_ACCOUNT_ID = '000000000000';
+
+export const serverFlags = {
+  'data-dir': { type: 'string', default: join(homedir(), '.wharf') },
+  port: { type: 'string', default: String(DEFAULT_PORT) },
+  host: { type: 'string', default: '127.0.0.1' },
+  region: { type: 'string', default: process.env['WHARF_REGION'] ?? DEFAULT_REGION },
+  'account-id': { type: 'string', default: process.env['WHARF_ACCOUNT_ID'] ?? DEFAULT_ACCOUNT_ID },
+} as const;
+
+export async function runServerCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: serverFlags, strict: true });
+  const dataDir = values['data-dir'];
+  const port = parsePort(values.port);
+  if (!/^\d{12}$/.test(values['account-id'])) throw new UsageError('--account-id must be twelve digits.');
+  mkdirSync(dataDir, { recursive: true });
+  const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
+  const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
+  const store = new SqliteStore({ path: join(dataDir, 'state.db') });
+  const server = new WharfServer({
+    store,
+    scope: { partition: 'aws', region: values.region, accountId: values['account-id'] },
+    credentials,
+    host: values.host,
+    port,
+    maxBodyBytes: 1024 * 1024,
+    heartbeatIntervalMs: 5000,
+    log,
+  });
+  const url = await server.start();
+  process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);
+  const stop = () => {
+    void server.close().then(() => store.close()).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, not '${text}'.`);
+  return port;
+}
+
+/** A mistake in the command line: printed without a stack, exit code 2. */
+export class UsageError extends Error {}

@@ -1,0 +1,8 @@
+export type { DomainContext, Wire } from './context.js';
+export * from './clusters.js';
+export * from './task-definitions.js';
+export * from './tasks.js';
+export * from './container-instances.js';
+export * from './tagging.js';
+export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord } from './records.js';
+export { keys } from './keys.js';

@@ -1,0 +1,66 @@
+/**
+ * An agent that speaks the real gateway protocol but runs nothing: it registers a container
+ * instance, holds a session, records the manifests it gets and sends whatever reports a test
+ * asks for. For tests of the server side without Docker.
+ */
+import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
+import WebSocket from 'ws';
+import { AGENT_GATEWAY_PATH, type GatewayMessage, type TaskManifest, type TaskStateReport } from '../model/index.js';
+import { signRequest, type Credentials } from '../sigv4/index.js';
+
+export interface FakeAgent {
+  containerInstanceArn: string;
+  manifests: TaskManifest[];
+  /** Resolves with the first manifest (received from now on, or already) that passes `test`. */
+  waitForManifest(test: (m: TaskManifest) => boolean, timeoutMs?: number): Promise<TaskManifest>;
+  report(report: TaskStateReport): void;
+  close(): void;
+}
+
+export async function startFakeAgent(
+  url: string, credentials: Credentials, options: { cluster?: string; cpu?: number; memoryMiB?: number; attributes?: { name: string; value?: string }[] } = {},
+): Promise<FakeAgent> {
+  const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const { containerInstance } = await ecs.send(new RegisterContainerInstanceCommand({
+    cluster: options.cluster ?? 'default',
+    totalResources: [
+      { name: 'CPU', type: 'INTEGER', integerValue: options.cpu ?? 2048 },
+      { name: 'MEMORY', type: 'INTEGER', integerValue: options.memoryMiB ?? 4096 },
+      { name: 'PORTS', type: 'STRINGSET', stringSetValue: ['22'] },
+      { name: 'PORTS_UDP', type: 'STRINGSET', stringSetValue: [] },
+    ],
+    versionInfo: { agentVersion: 'fake', agentHash: 'fake', dockerVersion: 'none' },
+    attributes: options.attributes ?? [{ name: 'ecs.availability-zone', value: 'local-1a' }],
+  }));
+  ecs.destroy();
+  const arn = containerInstance!.containerInstanceArn!;
+  const target = new URL(`${AGENT_GATEWAY_PATH}?cluster=${encodeURIComponent(options.cluster ?? 'default')}&containerInstance=${encodeURIComponent(arn)}`, url);
+  const headers: Record<string, string> = { host: target.host };
+  Object.assign(headers, signRequest({ method: 'GET', url: target, headers, body: '' }, credentials, { region: 'us-east-1', service: 'ecs' }));
+  const ws = new WebSocket(target.toString().replace(/^http/, 'ws'), { headers });
+  const manifests: TaskManifest[] = [];
+  const waiters = new Set<{ test: (m: TaskManifest) => boolean; resolve: (m: TaskManifest) => void }>();
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as GatewayMessage;
+    if (frame.type === 'Heartbeat') ws.send(JSON.stringify({ type: 'Heartbeat', message: { sentAt: new Date().toISOString() } }));
+    if (frame.type !== 'TaskManifest') return;
+    manifests.push(frame.message);
+    for (const w of [...waiters]) if (w.test(frame.message)) { waiters.delete(w); w.resolve(frame.message); }
+  });
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  return {
+    containerInstanceArn: arn,
+    manifests,
+    waitForManifest: (test, timeoutMs = 5000) => {
+      const seen = manifests.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = { test, resolve: (m: TaskManifest) => { clearTimeout(timer); resolve(m); } };
+        const timer = setTimeout(() => { waiters.delete(waiter); reject(new Error('no matching manifest')); }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    report: (report) => ws.send(JSON.stringify({ type: 'TaskStateReport', message: report })),
+    close: () => ws.terminate(),
+  };
+}

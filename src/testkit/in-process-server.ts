@@ -1,0 +1,42 @@
+/**
+ * A Wharf server in this process on a loopback port, on an in-memory store, for API tests that need
+ * no Docker. `close()` releases everything.
+ */
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { WharfServer } from '../api/server.js';
+import { SqliteStore } from '../store/index.js';
+
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIATESTTESTTESTTEST', secretAccessKey: 'test-secret-key-0123456789abcdefghijklmn' };
+export const TEST_SCOPE = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
+
+export interface InProcessServer {
+  url: string;
+  store: SqliteStore;
+  ecs: ECSClient;
+  close(): Promise<void>;
+}
+
+export async function startInProcessServer(options: { nowMs?: () => number } = {}): Promise<InProcessServer> {
+  const store = new SqliteStore({ path: ':memory:' });
+  const server = new WharfServer({
+    store,
+    scope: TEST_SCOPE,
+    credentials: TEST_CREDENTIALS,
+    host: '127.0.0.1',
+    port: 0,
+    maxBodyBytes: 1024 * 1024,
+    heartbeatIntervalMs: 1000,
+    log: () => undefined,
+    ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+  });
+  const url = await server.start();
+  const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  return {
+    url, store, ecs,
+    close: async () => {
+      ecs.destroy();
+      await server.close();
+      await store.close();
+    },
+  };
+}
