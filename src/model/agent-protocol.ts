@@ -13,8 +13,11 @@
  *   4. The agent sends a `TaskStateReport` whenever a task's observed state changes, and every
  *      task's latest report again after each (re)connect. Reports are whole snapshots of one task,
  *      so re-sending is always safe; the server applies them forward-only.
- *   5. Both sides send `Heartbeat` every heartbeatIntervalMs; a side that hears nothing for
- *      3 intervals closes the socket (the agent then redials with backoff).
+ *   5. Both sides send `Heartbeat` every heartbeatIntervalMs, and the server answers each agent
+ *      Heartbeat with a `HeartbeatAck` at once, so the agent hears from the server at its own pace
+ *      whatever the server's interval. The agent's Heartbeat declares its interval; the server
+ *      closes a session silent for 3 of the longer of the two intervals, and the agent redials
+ *      (with backoff) when it hears nothing for 3 of its own.
  *
  * Frames are JSON text: `{"type": <message type>, "message": {...}}`, as ECS's agent channel does.
  */
@@ -82,12 +85,15 @@ export interface TaskStateReport {
 
 export interface Heartbeat {
   sentAt: string;
+  /** The sender's heartbeat interval (agents send it, so the server can size its silence limit). */
+  intervalMs?: number;
 }
 
 export type GatewayMessage =
   | { type: 'TaskManifest'; message: TaskManifest }
   | { type: 'TaskStateReport'; message: TaskStateReport }
-  | { type: 'Heartbeat'; message: Heartbeat };
+  | { type: 'Heartbeat'; message: Heartbeat }
+  | { type: 'HeartbeatAck'; message: Heartbeat };
 
 /** Ownership labels on every container the agent creates; re-adoption after a restart keys on them. */
 export const LABELS = {

@@ -81,6 +81,8 @@ class AgentSession {
   #lastManifest = '';
   #seqNum = 0;
   #lastHeardAt = Date.now();
+  /** The agent's declared heartbeat interval; silence is judged against the longer of the two. */
+  #agentIntervalMs = 0;
   #rebuildQueued = false;
   #reports: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -114,7 +116,7 @@ class AgentSession {
       }
     }));
     this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastHeardAt > 3 * heartbeatIntervalMs) return this.close('agent heartbeat missed');
+      if (Date.now() - this.#lastHeardAt > 3 * Math.max(heartbeatIntervalMs, this.#agentIntervalMs)) return this.close('agent heartbeat missed');
       this.#send({ type: 'Heartbeat', message: { sentAt: new Date().toISOString() } });
     }, heartbeatIntervalMs);
     this.#timer.unref();
@@ -147,6 +149,10 @@ class AgentSession {
       frame = JSON.parse(text) as GatewayMessage;
     } catch {
       return this.close('malformed frame');
+    }
+    if (frame.type === 'Heartbeat') {
+      if (typeof frame.message?.intervalMs === 'number') this.#agentIntervalMs = frame.message.intervalMs;
+      return this.#send({ type: 'HeartbeatAck', message: { sentAt: new Date().toISOString() } });
     }
     if (frame.type !== 'TaskStateReport') return;
     const report = frame.message as TaskStateReport;

@@ -1,0 +1,100 @@
+/**
+ * A Wharf installation as real processes, for end-to-end tests and benchmarks: `wharf server` on a
+ * free loopback port with its own data directory, and agents as separate `wharf agent` processes on
+ * the local Docker Engine. Each agent gets a unique cluster-and-label scope so runs never see each
+ * other's containers. `stop()` kills every process and removes every container this run created,
+ * and runs from a test's `after` even when the test failed.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { randomBytes } from 'node:crypto';
+import { readSharedCredentials } from '../api/credentials.js';
+import { LABELS } from '../model/index.js';
+
+const WHARF_JS = fileURLToPath(new URL('../bin/wharf.js', import.meta.url));
+
+export interface WharfProcesses {
+  url: string;
+  /** This run's own cluster (created at start); agents join it unless told otherwise. */
+  cluster: string;
+  clusterArn: string;
+  dataDir: string;
+  credentialsFile: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  ecs: ECSClient;
+  server: ChildProcess;
+  /** Starts an agent process joined to `cluster` (this run's cluster by default). */
+  startAgent(options?: { cluster?: string; dataDir?: string; extraArgs?: string[] }): Promise<ChildProcess>;
+  /** Environment for the AWS CLI pointed at this server. */
+  cliEnv(): NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export async function startWharf(options: { serverArgs?: string[] } = {}): Promise<WharfProcesses> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-e2e-'));
+  const children: ChildProcess[] = [];
+  const server = spawn(process.execPath, [WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(server);
+  const serverLog: string[] = [];
+  server.stderr!.on('data', (d: Buffer) => serverLog.push(d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${serverLog.join('')}`)), 15_000);
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${serverLog.join('')}`)); });
+  });
+  const credentialsFile = join(dataDir, 'credentials');
+  const credentials = readSharedCredentials(credentialsFile)!;
+  const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const agentDirs: string[] = [];
+  const cluster = `e2e-${randomBytes(6).toString('hex')}`;
+  const clusterArn = (await ecs.send(new CreateClusterCommand({ clusterName: cluster }))).cluster!.clusterArn!;
+
+  return {
+    url, cluster, clusterArn, dataDir, credentialsFile, credentials, ecs, server,
+    async startAgent(agentOptions = {}) {
+      const agentDir = agentOptions.dataDir ?? join(dataDir, `agent-${agentDirs.length}`);
+      agentDirs.push(agentDir);
+      const agent = spawn(process.execPath, [
+        WHARF_JS, 'agent', '--server', url, '--cluster', agentOptions.cluster ?? cluster, '--data-dir', agentDir,
+        '--credentials-file', credentialsFile, '--image-pull-behavior', 'prefer-cached', '--heartbeat-interval-ms', '1000',
+        ...(agentOptions.extraArgs ?? []),
+      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      agent.stderr!.on('data', (d: Buffer) => { if (process.env['WHARF_TEST_VERBOSE']) process.stderr.write(d); });
+      children.push(agent);
+      return agent;
+    },
+    cliEnv: () => ({ ...process.env, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: '/dev/null', AWS_PAGER: '' }),
+    async stop() {
+      ecs.destroy();
+      await Promise.all(children.map((c) => killAndWait(c)));
+      removeClusterContainers(clusterArn);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes every container of `clusterArn` (by the ownership label), running or not. */
+export function removeClusterContainers(clusterArn: string): void {
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABELS.clusterArn}=${clusterArn}`], { encoding: 'utf8' })
+    .split('\n').filter(Boolean);
+  if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+}
+
+function killAndWait(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
