@@ -1,0 +1,186 @@
+/**
+ * A minimal Docker Engine API client over node:http, on a unix socket or TCP. Every call carries a
+ * timeout and an AbortSignal. Paths are unversioned so the engine answers with its own API version;
+ * every field used here has been stable since API 1.25.
+ */
+import http from 'node:http';
+import { TIMEOUTS, withTimeout } from './timeouts.js';
+
+/** Where the engine listens: DOCKER_HOST syntax (`unix:///path`, `tcp://host:port`, `http://...`). */
+export function parseDockerHost(dockerHost: string | undefined): { socketPath: string } | { host: string; port: number } {
+  const value = dockerHost && dockerHost.length > 0 ? dockerHost : 'unix:///var/run/docker.sock';
+  if (value.startsWith('unix://')) return { socketPath: value.slice('unix://'.length) };
+  if (value.startsWith('/')) return { socketPath: value };
+  const m = /^(?:tcp|http):\/\/([^:/]+|\[[^\]]+\]):?(\d+)?\/?$/.exec(value);
+  if (!m) throw new Error(`unsupported docker host ${value}: use unix:///path or tcp://host:port`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : 2375 };
+}
+
+/** An HTTP-level answer from the engine that was not 2xx: the engine decided, so it is definitive. */
+export class DockerHttpError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+    this.name = 'DockerHttpError';
+  }
+}
+
+export interface DockerRequest {
+  method: 'GET' | 'POST' | 'DELETE' | 'HEAD';
+  path: string;
+  /** Array values repeat the parameter (e.g. `changes` of an image import). */
+  query?: Record<string, string | number | boolean | string[] | undefined>;
+  body?: unknown;
+  /** Raw request body stream (image import); sent as application/x-tar. */
+  stream?: NodeJS.ReadableStream;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface DockerResponse {
+  statusCode: number;
+  body: Buffer;
+}
+
+/**
+ * The transport. Calls reject with DockerHttpError for a non-2xx answer (message = engine's
+ * `message`), and with the underlying error (ECONNREFUSED, AbortError, TimeoutError...) when no
+ * answer came, which callers treat as ambiguous.
+ */
+export class DockerClient {
+  private readonly target: { socketPath: string } | { host: string; port: number };
+  /** Keep-alive: reusing one socket saves a connect per call on the task start path. */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+  constructor(dockerHost?: string) {
+    this.target = parseDockerHost(dockerHost ?? process.env.DOCKER_HOST);
+  }
+
+  /** JSON request; resolves with the parsed body (undefined when empty). Accepts 304 as success. */
+  async json<T>(req: DockerRequest): Promise<T> {
+    const res = await this.request(req);
+    if (res.body.length === 0) return undefined as T;
+    return JSON.parse(res.body.toString('utf8')) as T;
+  }
+
+  /** A buffered request. */
+  request(req: DockerRequest): Promise<DockerResponse> {
+    return new Promise<DockerResponse>((resolve, reject) => {
+      const r = this.open(req, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve({ statusCode: status, body });
+          else if (status === 304) resolve({ statusCode: status, body: Buffer.alloc(0) });
+          else reject(new DockerHttpError(status, engineMessage(body) || `HTTP ${status}`));
+        });
+      }, reject);
+      r.end();
+    });
+  }
+
+  /**
+   * A streaming request: `onLine` gets each JSON object of a newline-delimited JSON stream (events,
+   * pull progress). Resolves when the stream ends. The timeout covers the whole exchange unless
+   * `streamTimeout` is false, when it only covers receiving the response headers.
+   */
+  stream(req: DockerRequest & { streamTimeout?: boolean }, onLine: (obj: Record<string, unknown>) => void, onOpen?: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const r = this.open(req, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => reject(new DockerHttpError(status, engineMessage(Buffer.concat(chunks)) || `HTTP ${status}`)));
+          return;
+        }
+        onOpen?.();
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (line.length === 0) continue;
+            try {
+              onLine(JSON.parse(line) as Record<string, unknown>);
+            } catch {
+              // A line that is not JSON carries nothing we act on.
+            }
+          }
+        });
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('docker stream aborted')));
+        res.on('end', () => {
+          const line = pending.trim();
+          if (line.length > 0) {
+            try { onLine(JSON.parse(line) as Record<string, unknown>); } catch { /* see above */ }
+          }
+          resolve();
+        });
+      }, reject, req.streamTimeout === false);
+      if (req.stream) req.stream.pipe(r);
+      else r.end();
+    });
+  }
+
+  /** Frees the keep-alive sockets so the process can exit. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private open(
+    req: DockerRequest,
+    onResponse: (res: http.IncomingMessage) => void,
+    onError: (err: unknown) => void,
+    headersOnlyTimeout = false,
+  ): http.ClientRequest {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (Array.isArray(v)) for (const item of v) qs.append(k, item);
+      else if (v !== undefined) qs.set(k, String(v));
+    }
+    const path = qs.size > 0 ? `${req.path}?${qs.toString()}` : req.path;
+    const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const headers: Record<string, string | number> = { host: 'docker' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    } else if (req.stream) {
+      headers['content-type'] = 'application/x-tar';
+    } else if (req.method === 'POST') {
+      headers['content-length'] = 0;
+    }
+    const timeout = AbortSignal.timeout(req.timeoutMs);
+    const signal = headersOnlyTimeout ? req.signal : withTimeout(req.timeoutMs, req.signal);
+    let settled = false;
+    const r = http.request({ ...this.target, method: req.method, path, headers, agent: this.agent, signal }, (res) => {
+      settled = true;
+      onResponse(res);
+    });
+    if (headersOnlyTimeout) {
+      // Only the response headers are bounded: an event stream legitimately stays open for days.
+      const onTimeout = () => { if (!settled) r.destroy(timeout.reason as Error); };
+      timeout.addEventListener('abort', onTimeout, { once: true });
+    }
+    r.on('error', onError);
+    if (payload) r.write(payload);
+    return r;
+  }
+}
+
+function engineMessage(body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // Older engines answer some errors as plain text.
+  }
+  return text;
+}
