@@ -55,4 +55,6 @@ export function parsePort(text: string): number {
 }
 
 /** A mistake in the command line: printed without a stack, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
