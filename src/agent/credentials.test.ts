@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { loadCredentials, parseCredentialsFile } from './credentials.js';
+import { parseCredentialsFile } from '../sigv4/index.js';
+import { loadCredentials } from './credentials.js';
 
 const FILE = `# comment
 [default]

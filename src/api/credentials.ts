@@ -6,30 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Credentials } from '../sigv4/index.js';
+import { parseCredentialsFile, type Credentials } from '../sigv4/index.js';
 
 export const CREDENTIALS_FILE = 'credentials';
 
-/** Reads `[profile]` from an AWS shared-credentials (INI) file. */
-export function readSharedCredentials(path: string, profile = 'default'): (Credentials & { region?: string }) | undefined {
-  let section = '';
-  const values: Record<string, string> = {};
-  for (const raw of readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[\s*(.+?)\s*\]$/.exec(line);
-    if (header) { section = header[1]!; continue; }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (kv && section === profile) values[kv[1]!.toLowerCase()] = kv[2]!;
-  }
-  const accessKeyId = values['aws_access_key_id'];
-  const secretAccessKey = values['aws_secret_access_key'];
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  return {
-    accessKeyId, secretAccessKey,
-    ...(values['aws_session_token'] ? { sessionToken: values['aws_session_token'] } : {}),
-    ...(values['region'] ? { region: values['region'] } : {}),
-  };
+/** Reads `[profile]` of an AWS shared-credentials file. */
+export function readSharedCredentials(path: string, profile = 'default'): Credentials | undefined {
+  return parseCredentialsFile(readFileSync(path, 'utf8'), profile);
 }
 
 /**
