@@ -26,6 +26,8 @@ export interface WharfServerOptions {
   maxBodyBytes: number;
   heartbeatIntervalMs: number;
   log: (entry: Record<string, unknown>) => void;
+  /** One log line per API request. */
+  logRequests?: boolean;
   nowMs?: () => number;
 }
 
@@ -54,6 +56,7 @@ export class WharfServer {
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
       logger: log,
+      logRequests: options.logRequests ?? false,
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
     this.#http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

@@ -38,6 +38,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,
     log,
+    logRequests: process.env['WHARF_LOG_REQUESTS'] === '1',
   });
   const url = await server.start();
   process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);

@@ -43,6 +43,7 @@ async function startServer(handlers: Record<string, OperationHandler>): Promise<
     lookupSecret: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     maxBodyBytes: MAX_BODY_BYTES,
     logger: (entry) => logs.push(entry),
+    logRequests: true,
   });
   const server = createServer((req, res) => {
     if (isJsonProtocolRequest(req)) handle(req, res);
