@@ -4,7 +4,7 @@
  * revision number with a compare-and-swap on the family record.
  */
 import type {
-  ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition, TaskDefinitionStatus, Tag,
+  ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition, TaskDefinitionStatus,
 } from '@aws-sdk/client-ecs';
 import { ClientException, ConflictError, InvalidParameterException, parseArn, taskDefinitionArn } from '../model/index.js';
 import type { DomainContext, Wire } from './context.js';
@@ -325,4 +325,3 @@ function assertNoDependencyCycle(containers: ContainerDefinition[]): void {
   for (const name of deps.keys()) visit(name);
 }
 
-export type { Tag };

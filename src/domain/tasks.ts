@@ -12,8 +12,8 @@ import {
   type TaskStateReport, CONTAINER_STATUS_ORDER, TASK_STATUS_ORDER, containerArn, isForward, newResourceId, newUuid,
   parseArn, resourceIdOf, taskArn,
 } from '../model/index.js';
-import { placeRandom, refusal, type TaskDemand } from '../scheduler/index.js';
-import { clusterNameFrom, requireActiveCluster, type ClusterRecord } from './clusters.js';
+import { placeRandom, refusal, take, type TaskDemand } from '../scheduler/index.js';
+import { requireActiveCluster, type ClusterRecord } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
@@ -67,7 +67,7 @@ export async function startTask(ctx: DomainContext, input: StartTaskRequest) {
     const failures: Failure[] = [];
     const instances: Entry<ContainerInstanceRecord>[] = [];
     const placements: string[] = [];
-    let pool = new Map<string, ReturnType<typeof capacityOf>>();
+    const pool = new Map<string, ReturnType<typeof capacityOf>>();
     for (const ref of refs) {
       const id = resourceIdOf(ref, 'container-instance');
       const entry = id ? await ctx.store.get<ContainerInstanceRecord>(keys.containerInstance(cluster.value.clusterName, id)) : undefined;
@@ -76,8 +76,7 @@ export async function startTask(ctx: DomainContext, input: StartTaskRequest) {
       const capacity = pool.get(entry.key) ?? capacityOf(entry.value);
       const why = refusal(capacity, launch.demand);
       if (why) { failures.push({ arn: entry.value.containerInstanceArn, reason: why }); continue; }
-      pool = new Map(pool).set(entry.key, { ...capacity, cpu: capacity.cpu - launch.demand.cpu, memory: capacity.memory - launch.demand.memory,
-        tcpPortsInUse: new Set([...capacity.tcpPortsInUse, ...launch.demand.tcpPorts]), udpPortsInUse: new Set([...capacity.udpPortsInUse, ...launch.demand.udpPorts]) });
+      pool.set(entry.key, take(capacity, launch.demand));
       placements.push(entry.value.containerInstanceArn);
     }
     try {
@@ -456,4 +455,3 @@ function familyOf(taskDefinitionArn: string): string | undefined {
   return p?.path[0]?.split(':')[0];
 }
 
-export { clusterNameFrom };
