@@ -8,6 +8,8 @@ import { LABELS } from '../model/agent-protocol.js';
 import { agentTask } from '../testkit/agent-tasks.js';
 import { FakeEcsServer, TEST_CREDENTIALS } from '../testkit/fake-ecs-server.js';
 import { FakeRuntime } from '../testkit/fake-runtime.js';
+import { startInProcessServer, TEST_CREDENTIALS as IN_PROCESS_CREDENTIALS } from '../testkit/in-process-server.js';
+import { DescribeClustersCommand } from '@aws-sdk/client-ecs';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
 import { silentLogger } from './log.js';
@@ -122,5 +124,26 @@ describe('Agent', () => {
     const agent = agentWith(rt, { cluster: 'other' });
     await assert.rejects(agent.start(), /data mismatch/);
     agent.destroy();
+  });
+});
+
+describe('Agent against the real server', () => {
+  it('creates the default cluster when it joins `default` and the cluster is missing, as ECS agents do', async () => {
+    const s = await startInProcessServer();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-agent-default-'));
+    const agent = new Agent({
+      serverUrl: s.url, credentials: IN_PROCESS_CREDENTIALS, dataDir: dir, runtime: new FakeRuntime({ images: [IMAGE] }),
+      logger: silentLogger, heartbeatIntervalMs: 60_000,
+    });
+    try {
+      await agent.start();
+      const { clusters } = await s.ecs.send(new DescribeClustersCommand({ clusters: ['default'] }));
+      assert.equal(clusters?.[0]?.status, 'ACTIVE');
+      assert.match(agent.containerInstanceArn!, /:container-instance\/default\//);
+    } finally {
+      await agent.close();
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

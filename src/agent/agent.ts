@@ -9,14 +9,14 @@ import path from 'node:path';
 import type { Attribute, RegisterContainerInstanceRequest } from '@aws-sdk/client-ecs';
 import type { AgentTask, TaskManifest, TaskStateReport } from '../model/agent-protocol.js';
 import { LABELS } from '../model/agent-protocol.js';
-import { parseArn } from '../model/arns.js';
+import { DEFAULT_CLUSTER, parseArn } from '../model/arns.js';
 import type { Credentials } from '../sigv4/index.js';
 import { Backoff, sleep } from './backoff.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { ContainerRuntime, ContainerState, ImagePullBehavior, RuntimeEvent, RuntimeInfo, Subscription } from './container-runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
-import { EcsClient } from './ecs-client.js';
+import { EcsApiError, EcsClient } from './ecs-client.js';
 import { GatewayClient } from './gateway-client.js';
 import type { Logger } from './log.js';
 import { jsonLogger } from './log.js';
@@ -28,7 +28,7 @@ import { BACKOFF } from './timeouts.js';
 export const DEFAULT_RESERVED_PORTS = ['22', '2375', '2376', '51678', '51679'] as const;
 
 export const AGENT_DEFAULTS = {
-  cluster: 'default',
+  cluster: DEFAULT_CLUSTER,
   dataDir: path.join(os.homedir(), '.wharf', 'agent'),
   availabilityZone: 'local-1a',
   region: 'us-east-1',
@@ -197,7 +197,19 @@ export class Agent {
     const info = await this.retry('docker info', () => this.runtime.info({ signal }), signal);
     const ecs = new EcsClient({ serverUrl: this.o.serverUrl, region: this.o.region, credentials: this.o.credentials });
     const request = registrationRequest(this.o, info, saved?.containerInstanceArn);
-    const res = await this.retry('RegisterContainerInstance', () => ecs.registerContainerInstance(request, { signal }), signal);
+    const register = async () => {
+      try {
+        return await ecs.registerContainerInstance(request, { signal });
+      } catch (err) {
+        // As ECS's own agent does: the `default` cluster is created on first use; any other
+        // cluster must exist (the agent keeps retrying until someone creates it).
+        if (!(err instanceof EcsApiError && err.code === 'ClusterNotFoundException' && this.o.cluster === DEFAULT_CLUSTER)) throw err;
+        this.log.info('creating the default cluster');
+        await ecs.call('CreateCluster', { clusterName: DEFAULT_CLUSTER }, { signal });
+        return ecs.registerContainerInstance(request, { signal });
+      }
+    };
+    const res = await this.retry('RegisterContainerInstance', register, signal);
     const arn = res.containerInstance?.containerInstanceArn;
     if (!arn) throw new Error('RegisterContainerInstance answered without a containerInstanceArn');
     this.instanceArn = arn;

@@ -2,7 +2,7 @@
 import type { Cluster, ClusterField, ClusterSetting, Tag } from '@aws-sdk/client-ecs';
 import {
   ClusterContainsContainerInstancesException, ClusterContainsTasksException, ClusterNotFoundException,
-  InvalidParameterException, clusterArn, clusterNameOf,
+  DEFAULT_CLUSTER, InvalidParameterException, clusterArn, clusterNameOf,
 } from '../model/index.js';
 import type { ContainerInstanceRecord, TaskRecord } from './records.js';
 import type { DomainContext, Wire } from './context.js';
@@ -13,7 +13,6 @@ import { validateTags } from './tags.js';
 export type ClusterRecord = Wire<Cluster> & { clusterName: string; clusterArn: string; status: string; createdAt: number };
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
-export const DEFAULT_CLUSTER = 'default';
 
 /** The name a request's `cluster` member refers to: omitted means `default`; an ARN means its name. */
 export function clusterNameFrom(ref: string | undefined): string {

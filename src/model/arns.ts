@@ -10,6 +10,9 @@ export interface AccountScope {
 
 const prefix = (s: AccountScope, service: string) => `arn:${s.partition}:${service}:${s.region}:${s.accountId}`;
 
+/** The cluster a request means when it names none, and the one an agent joins by default. */
+export const DEFAULT_CLUSTER = 'default';
+
 /** A 32-hex-character id, as ECS uses for tasks and container instances. */
 export function newResourceId(): string {
   return randomBytes(16).toString('hex');
