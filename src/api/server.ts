@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
-import { keys, setAgentConnected, type ContainerInstanceRecord } from '../domain/index.js';
+import { markAllAgentsDisconnected } from '../domain/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
@@ -74,11 +74,7 @@ export class WharfServer {
 
   /** Listens; answers the base URL. No agent has a session yet, so every instance starts disconnected. */
   async start(): Promise<string> {
-    for (const cluster of await this.#options.store.list<{ clusterName: string }>(keys.clusters())) {
-      for (const i of await this.#options.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(cluster.value.clusterName))) {
-        if (i.value.agentConnected) await setAgentConnected(this.#ctx, i.value.containerInstanceArn, false);
-      }
-    }
+    await markAllAgentsDisconnected(this.#ctx);
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#options.port, this.#options.host, () => resolve());

@@ -143,6 +143,18 @@ export async function setAgentConnected(ctx: DomainContext, containerInstanceArn
   await updateInstance(ctx, key, (r) => (r.agentConnected === connected ? r : { ...r, agentConnected: connected }));
 }
 
+/**
+ * Marks every instance of every cluster disconnected. A server calls it as it starts: no agent can
+ * hold a session with a server that is not yet listening.
+ */
+export async function markAllAgentsDisconnected(ctx: DomainContext): Promise<void> {
+  for (const cluster of await ctx.store.list<{ clusterName: string }>(keys.clusters())) {
+    for (const i of await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(cluster.value.clusterName))) {
+      if (i.value.agentConnected) await setAgentConnected(ctx, i.value.containerInstanceArn, false);
+    }
+  }
+}
+
 /** The instance record for a gateway session, if it exists and is not deregistered. */
 export async function activeInstanceByArn(ctx: DomainContext, arn: string): Promise<ContainerInstanceRecord | undefined> {
   const key = instanceKeyOf(arn);
