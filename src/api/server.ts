@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
-import { markAllAgentsDisconnected } from '../domain/index.js';
+import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected } from '../domain/index.js';
+import { TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
@@ -14,6 +15,9 @@ import { AgentGateway } from './agent-gateway/index.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
 import { ecsModel } from './validation/index.js';
+
+/** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
+const TASK_RETENTION_SWEEP_MS = 60_000;
 
 export interface WharfServerOptions {
   store: Store;
@@ -28,6 +32,8 @@ export interface WharfServerOptions {
   log: (entry: Record<string, unknown>) => void;
   /** One log line per API request. */
   logRequests?: boolean;
+  /** How long STOPPED tasks stay describable (ECS: at least 1 hour). */
+  stoppedTaskRetentionMs?: number;
   nowMs?: () => number;
 }
 
@@ -36,6 +42,7 @@ export class WharfServer {
   readonly #http: Server;
   readonly #gateway: AgentGateway;
   readonly #ctx: DomainContext;
+  readonly #taskRetention: TaskRetentionController;
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -58,6 +65,11 @@ export class WharfServer {
       logger: log,
       logRequests: options.logRequests ?? false,
     });
+    this.#taskRetention = new TaskRetentionController({
+      ctx: this.#ctx,
+      retentionMs: options.stoppedTaskRetentionMs ?? STOPPED_TASK_RETENTION_MS,
+      sweepIntervalMs: TASK_RETENTION_SWEEP_MS,
+    });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
     this.#http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
@@ -75,6 +87,7 @@ export class WharfServer {
   /** Listens; answers the base URL. No agent has a session yet, so every instance starts disconnected. */
   async start(): Promise<string> {
     await markAllAgentsDisconnected(this.#ctx);
+    this.#taskRetention.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#options.port, this.#options.host, () => resolve());
@@ -88,6 +101,7 @@ export class WharfServer {
   /** Stops accepting, closes agent sessions and idle connections. */
   async close(): Promise<void> {
     this.#gateway.close();
+    await this.#taskRetention.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }

@@ -18,6 +18,7 @@ export const serverFlags = {
   host: { type: 'string', default: '127.0.0.1' },
   region: { type: 'string', default: process.env['WHARF_REGION'] ?? DEFAULT_REGION },
   'account-id': { type: 'string', default: process.env['WHARF_ACCOUNT_ID'] ?? DEFAULT_ACCOUNT_ID },
+  'stopped-task-retention-seconds': { type: 'string', default: '3600' },
 } as const;
 
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -25,6 +26,8 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   const dataDir = values['data-dir'];
   const port = parsePort(values.port);
   if (!/^\d{12}$/.test(values['account-id'])) throw new UsageError('--account-id must be twelve digits.');
+  const retentionSeconds = Number(values['stopped-task-retention-seconds']);
+  if (!Number.isInteger(retentionSeconds) || retentionSeconds < 0) throw new UsageError('--stopped-task-retention-seconds must be a whole number of seconds.');
   mkdirSync(dataDir, { recursive: true });
   const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
   const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
@@ -39,6 +42,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     heartbeatIntervalMs: 5000,
     log,
     logRequests: process.env['WHARF_LOG_REQUESTS'] === '1',
+    stoppedTaskRetentionMs: retentionSeconds * 1000,
   });
   const url = await server.start();
   process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);

@@ -455,3 +455,33 @@ function familyOf(taskDefinitionArn: string): string | undefined {
   return p?.path[0]?.split(':')[0];
 }
 
+
+/** How long ECS keeps a STOPPED task describable: "at least 1 hour". */
+export const STOPPED_TASK_RETENTION_MS = 60 * 60 * 1000;
+
+/** The STOPPED tasks among `tasks` whose stoppedAt lies `retentionMs` or more before `nowMs` (pure). */
+export function expiredStoppedTasks<E extends { value: TaskRecord }>(tasks: readonly E[], nowMs: number, retentionMs: number): E[] {
+  return tasks.filter((e) => e.value.lastStatus === 'STOPPED' && e.value.stoppedAt !== undefined && e.value.stoppedAt * 1000 + retentionMs <= nowMs);
+}
+
+/**
+ * Deletes every STOPPED task kept for `retentionMs`, in every cluster. Each delete carries the
+ * revision it read, so a task that changed meanwhile is left for the next sweep. Answers how many
+ * went.
+ */
+export async function deleteExpiredStoppedTasks(ctx: DomainContext, retentionMs: number): Promise<number> {
+  let deleted = 0;
+  for (const cluster of await ctx.store.list<ClusterRecord>(keys.clusters())) {
+    const expired = expiredStoppedTasks(await ctx.store.list<TaskRecord>(keys.tasksOf(cluster.value.clusterName)), ctx.nowMs(), retentionMs);
+    for (const e of expired) {
+      try {
+        await ctx.store.delete(e.key, { expectedModRevision: e.modRevision });
+        deleted++;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+  }
+  if (deleted > 0) ctx.log({ msg: 'stopped tasks expired', count: deleted });
+  return deleted;
+}

@@ -1,0 +1,2 @@
+export { TaskRetentionController } from './task-retention.js';
+export type { TaskRetentionOptions } from './task-retention.js';
