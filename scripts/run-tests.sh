@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs the whole suite from the build: unit tests in parallel, then the end-to-end tests one file
-# at a time (they share one Docker Engine and start real servers and containers).
+# Runs the whole suite: the lint (floating promises), then from the build the unit tests in
+# parallel, then the end-to-end tests one file at a time (they share one Docker Engine and start
+# real servers and containers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+npx eslint .
 mapfile -t unit < <(find dist/src -name '*.test.js' | sort)
 mapfile -t e2e < <(find dist/test -name '*.test.js' 2>/dev/null | sort)
 node --test --test-reporter=spec "${unit[@]}"

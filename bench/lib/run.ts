@@ -33,6 +33,10 @@ export function runBenchmark(name: string, body: (defer: Defer) => Promise<void>
       process.exitCode = 1;
     })
     .then(cleanup)
+    .catch((err: unknown) => {
+      process.stderr.write(`${name}: cleanup failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    })
     .finally(() => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -64,11 +64,12 @@ export function containerRuntimeContract(name: string, setup: () => Promise<Cont
       }
       throw new Error(`container never reached: ${what}`);
     };
-    const test = (title: string, fn: () => Promise<void>) =>
+    const test = (title: string, fn: () => Promise<void>): void => {
       it(title, async (t) => {
         if (!h) return t.skip(skipReason);
         await fn();
       });
+    };
 
     test('info reports CPUs, memory and a version', async () => {
       const info = await h!.runtime.info();
