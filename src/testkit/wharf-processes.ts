@@ -41,24 +41,37 @@ export async function startWharf(options: { serverArgs?: string[] } = {}): Promi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(server);
-  const serverLog: string[] = [];
-  server.stderr!.on('data', (d: Buffer) => serverLog.push(d.toString()));
+  // Only the tail is kept, for the error message should the server fail to start.
+  let serverLog = '';
+  server.stderr!.on('data', (d: Buffer) => { serverLog = (serverLog + d.toString()).slice(-8192); });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${serverLog.join('')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${serverLog}`)), 15_000);
     server.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${serverLog.join('')}`)); });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${serverLog}`)); });
+  }).catch(async (err: unknown) => {
+    await killAndWait(server);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   });
   const credentialsFile = join(dataDir, 'credentials');
   const credentials = readSharedCredentials(credentialsFile)!;
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
   const agentDirs: string[] = [];
   const cluster = `e2e-${randomBytes(6).toString('hex')}`;
-  const clusterArn = (await ecs.send(new CreateClusterCommand({ clusterName: cluster }))).cluster!.clusterArn!;
+  let clusterArn: string;
+  try {
+    clusterArn = (await ecs.send(new CreateClusterCommand({ clusterName: cluster }))).cluster!.clusterArn!;
+  } catch (err) {
+    ecs.destroy();
+    await killAndWait(server);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 
   return {
     url, cluster, clusterArn, dataDir, credentialsFile, credentials, ecs, server,
