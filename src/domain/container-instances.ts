@@ -8,6 +8,7 @@ import {
   AttributeLimitExceededException, ConflictError, InvalidParameterException, TargetNotFoundException,
   containerInstanceArn, newResourceId, resourceIdOf,
 } from '../model/index.js';
+import { ClusterQueryError, matches, parseClusterQuery, type ClusterQuery, type InstanceFacts } from '../scheduler/index.js';
 import { requireActiveCluster } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
@@ -104,13 +105,13 @@ export async function listContainerInstances(
   ctx: DomainContext, input: { cluster?: string; filter?: string; status?: string; nextToken?: string; maxResults?: number },
 ) {
   const cluster = await requireActiveCluster(ctx, input.cluster);
-  if (input.filter !== undefined) {
-    throw new InvalidParameterException('filter: cluster query language expressions are not supported yet by Wharf.');
-  }
+  const query = input.filter === undefined ? undefined : parseFilter(input.filter);
+  const facts = query ? await instanceFactsOf(ctx, cluster.value.clusterName) : undefined;
   const page = await pageThrough<ContainerInstanceRecord>(ctx.store, keys.containerInstancesOf(cluster.value.clusterName), {
     nextToken: input.nextToken,
     maxResults: input.maxResults,
-    filter: (i) => (input.status ? i.status === input.status : i.status !== 'INACTIVE'),
+    filter: (i) => (input.status ? i.status === input.status : i.status !== 'INACTIVE') &&
+      (!query || matches(query, facts!(i))),
   });
   return { containerInstanceArns: page.items.map((e) => e.value.containerInstanceArn), nextToken: page.nextToken };
 }
@@ -219,6 +220,41 @@ export async function listAttributes(
   if (!Number.isInteger(start) || start < 0 || start > all.length) throw new InvalidParameterException('Invalid nextToken.');
   const limit = input.maxResults ?? 100;
   return { attributes: all.slice(start, start + limit), nextToken: start + limit < all.length ? (start + limit).toString(36) : undefined };
+}
+
+function parseFilter(filter: string): ClusterQuery {
+  try {
+    return parseClusterQuery(filter);
+  } catch (err) {
+    if (err instanceof ClusterQueryError) throw new InvalidParameterException(`Invalid filter expression '${filter}': ${err.message}.`);
+    throw err;
+  }
+}
+
+/**
+ * What the cluster query language can ask of each instance of a cluster, with the running-task
+ * counts and task groups read from one scan of the cluster's tasks.
+ */
+async function instanceFactsOf(ctx: DomainContext, clusterName: string): Promise<(i: ContainerInstanceRecord) => InstanceFacts> {
+  const byInstance = new Map<string, TaskRecord[]>();
+  for (const e of await ctx.store.list<TaskRecord>(keys.tasksOf(clusterName))) {
+    if (e.value.lastStatus === 'STOPPED') continue;
+    const list = byInstance.get(e.value.containerInstanceArn) ?? [];
+    list.push(e.value);
+    byInstance.set(e.value.containerInstanceArn, list);
+  }
+  return (i) => {
+    const tasks = byInstance.get(i.containerInstanceArn) ?? [];
+    return {
+      attributes: new Map((i.attributes ?? []).map((a) => [a.name!, a.value])),
+      agentConnected: i.agentConnected,
+      ...(i.versionInfo?.agentVersion !== undefined ? { agentVersion: i.versionInfo.agentVersion } : {}),
+      ec2InstanceId: i.ec2InstanceId,
+      ...(i.registeredAt !== undefined ? { registeredAtMs: i.registeredAt * 1000 } : {}),
+      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+      taskGroups: new Set(tasks.flatMap((t) => (t.group ? [t.group] : []))),
+    };
+  };
 }
 
 function validateAttribute(a: Attribute): void {

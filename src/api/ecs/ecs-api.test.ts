@@ -268,6 +268,19 @@ describe('ECS API through the AWS SDK', () => {
       await assert.rejects(ecs.send(new ListTagsForResourceCommand({ resourceArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/nope' })), ClusterNotFoundException);
     });
 
+    it('ListContainerInstances filters with the cluster query language; a malformed filter names where it fails', async () => {
+      const arn = agent.containerInstanceArn;
+      const list = async (filter: string) => (await ecs.send(new ListContainerInstancesCommand({ filter }))).containerInstanceArns;
+      assert.deepEqual(await list('attribute:ecs.availability-zone == local-1a'), [arn]);
+      assert.deepEqual(await list('attribute:ecs.availability-zone in [zone-x, zone-y]'), []);
+      assert.deepEqual(await list('agentConnected == true and not(task:group == service:none)'), [arn]);
+      assert.deepEqual(await list('task:group == family:svc and runningTasksCount >= 0'), [arn]);
+      await assert.rejects(ecs.send(new ListContainerInstancesCommand({ filter: 'attribute:ecs.availability-zone ==' })), (e: Error) =>
+        e instanceof InvalidParameterException && /expected a value at position 34/.test(e.message));
+      await assert.rejects(ecs.send(new ListContainerInstancesCommand({ filter: 'colour == red' })), (e: Error) =>
+        e instanceof InvalidParameterException && /unknown subject 'colour' at position 0/.test(e.message));
+    });
+
     it('a cluster with instances cannot be deleted; deregistering needs force while tasks live', async () => {
       await assert.rejects(ecs.send(new DeleteClusterCommand({ cluster: 'default' })), ClusterContainsContainerInstancesException);
       await assert.rejects(ecs.send(new DeregisterContainerInstanceCommand({ containerInstance: agent.containerInstanceArn })), InvalidParameterException);
