@@ -15,7 +15,7 @@ import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
 import type { ContainerInstanceRecord, TaskRecord } from './records.js';
 import { applyReservation, normalizeResources } from './resources.js';
-import { instanceKeyOf } from './tasks.js';
+import { instanceKeyOf, tasksForInstance } from './tasks.js';
 import { validateTags } from './tags.js';
 import type { Entry } from '../store/index.js';
 
@@ -35,7 +35,7 @@ export async function registerContainerInstance(ctx: DomainContext, input: Regis
     const key = instanceKeyOf(input.containerInstanceArn);
     const entry = key ? await ctx.store.get<ContainerInstanceRecord>(key) : undefined;
     if (key && entry && key.startsWith(keys.containerInstancesOf(clusterName))) {
-      const tasks = await liveTasksOn(ctx, clusterName, entry.value.containerInstanceArn);
+      const tasks = await tasksForInstance(ctx, clusterName, entry.value.containerInstanceArn);
       const remaining = tasks.reduce((r, t) => applyReservation(r, t.reservation, 1), registered);
       const record: ContainerInstanceRecord = {
         ...entry.value,
@@ -76,7 +76,7 @@ export async function registerContainerInstance(ctx: DomainContext, input: Regis
 export async function deregisterContainerInstance(ctx: DomainContext, input: { cluster?: string; containerInstance: string; force?: boolean }) {
   const cluster = await requireActiveCluster(ctx, input.cluster);
   const entry = await requireInstance(ctx, cluster.value.clusterName, input.containerInstance);
-  const tasks = await liveTasksOn(ctx, cluster.value.clusterName, entry.value.containerInstanceArn);
+  const tasks = await tasksForInstance(ctx, cluster.value.clusterName, entry.value.containerInstanceArn);
   if (tasks.length > 0 && !input.force) {
     throw new InvalidParameterException('The container instance has tasks that are not stopped; stop them first or deregister with force.');
   }
@@ -318,15 +318,10 @@ async function updateInstance(
   }
 }
 
-async function liveTasksOn(ctx: DomainContext, clusterName: string, arn: string): Promise<TaskRecord[]> {
-  return (await ctx.store.list<TaskRecord>(keys.tasksOf(clusterName)))
-    .map((e) => e.value)
-    .filter((t) => t.containerInstanceArn === arn && t.lastStatus !== 'STOPPED');
-}
 
 async function present(ctx: DomainContext, record: ContainerInstanceRecord, withTags: boolean): Promise<Wire<ContainerInstance>> {
   const clusterName = instanceKeyOf(record.containerInstanceArn)!.split('/')[2]!;
-  const tasks = await liveTasksOn(ctx, clusterName, record.containerInstanceArn);
+  const tasks = await tasksForInstance(ctx, clusterName, record.containerInstanceArn);
   const { tags, ...out } = record;
   return {
     ...out,

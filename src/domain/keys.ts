@@ -15,6 +15,17 @@ export const keys = {
   containerInstance: (cluster: string, id: string) => `ecs/instances/${cluster}/${id}`,
   containerInstancesOf: (cluster: string) => `ecs/instances/${cluster}/`,
   runTaskToken: (cluster: string, token: string) => `ecs/run-task-tokens/${cluster}/${token}`,
+  service: (cluster: string, name: string) => `ecs/services/${cluster}/${name}`,
+  servicesOf: (cluster: string) => `ecs/services/${cluster}/`,
+  /**
+   * Index of the tasks an instance holds, kept in the same transactions as the tasks: an entry
+   * exists from placement until the task is STOPPED, so an agent's manifest never scans the cluster.
+   */
+  instanceTask: (cluster: string, instanceId: string, taskId: string) => `ecs/instance-tasks/${cluster}/${instanceId}/${taskId}`,
+  instanceTasksOf: (cluster: string, instanceId: string) => `ecs/instance-tasks/${cluster}/${instanceId}/`,
+  /** Index of a service's tasks, from launch until the task record itself expires (STOPPED ones included). */
+  serviceTask: (cluster: string, service: string, taskId: string) => `ecs/service-tasks/${cluster}/${service}/${taskId}`,
+  serviceTasksOf: (cluster: string, service: string) => `ecs/service-tasks/${cluster}/${service}/`,
 };
 
 /** Opaque pagination tokens: the last key returned, so the next page starts after it. */

@@ -21,7 +21,7 @@ import type { ContainerInstanceRecord, Reservation, TaskDefinitionRecord, TaskRe
 import { applyReservation, capacityOf, reservationOf } from './resources.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 import { validateTags } from './tags.js';
-import type { Entry } from '../store/index.js';
+import type { Entry, TxnOp } from '../store/index.js';
 
 const CAS_ATTEMPTS = 10;
 const MAX_RUN_COUNT = 10;
@@ -93,6 +93,8 @@ interface Launch {
   overrides: Wire<TaskOverride>;
   demand: TaskDemand & Reservation;
   group: string;
+  /** Set when a service launches the task: the task joins the service's task index. */
+  serviceName?: string;
   startedBy?: string;
   tags: Wire<Task>['tags'];
   enableExecuteCommand: boolean;
@@ -151,6 +153,7 @@ async function commitLaunch(
     ...[...byArn.values()]
       .filter((s) => placements.includes(s.record.containerInstanceArn))
       .map((s) => ({ op: 'put' as const, key: s.entry.key, value: s.record, expectedModRevision: s.entry.modRevision })),
+    ...tasks.flatMap((t) => taskIndexPuts(t, launch.serviceName)),
     ...tasks.map((t) => ({ op: 'put' as const, key: taskKeyOf(t.taskArn)!, value: t, expectedModRevision: 0 })),
     ...(tokenKey ? [{ op: 'put' as const, key: tokenKey, value: { taskArns: tasks.map((t) => t.taskArn), failures }, expectedModRevision: 0 }] : []),
   ];
@@ -371,11 +374,32 @@ function taskHealth(task: TaskRecord, essential: ReadonlySet<string>): 'HEALTHY'
   return 'UNKNOWN';
 }
 
-/** Writes a task as STOPPED and gives its reservation back to its instance, atomically. */
-async function finishStopped(
+/** The index entries a new task adds (see keys.instanceTask / keys.serviceTask). */
+function taskIndexPuts(task: TaskRecord, serviceName: string | undefined): TxnOp[] {
+  const { cluster, taskId, instanceId } = taskIds(task);
+  return [
+    { op: 'put', key: keys.instanceTask(cluster, instanceId, taskId), value: {}, expectedModRevision: 0 },
+    ...(serviceName !== undefined ? [{ op: 'put' as const, key: keys.serviceTask(cluster, serviceName, taskId), value: {}, expectedModRevision: 0 }] : []),
+  ];
+}
+
+function taskIds(task: TaskRecord): { cluster: string; taskId: string; instanceId: string } {
+  const [cluster = '', taskId = ''] = parseArn(task.taskArn)?.path ?? [];
+  return { cluster, taskId, instanceId: parseArn(task.containerInstanceArn)?.path[1] ?? '' };
+}
+
+/**
+ * Writes a task as STOPPED, gives its reservation back to its instance and drops it from the
+ * instance's task index, atomically.
+ */
+export async function finishStopped(
   ctx: DomainContext, entry: Entry<TaskRecord>, stopped: TaskRecord, instance: Entry<ContainerInstanceRecord> | undefined,
 ): Promise<void> {
-  const ops: Parameters<typeof ctx.store.txn>[0] = [{ op: 'put', key: entry.key, value: stopped, expectedModRevision: entry.modRevision }];
+  const { cluster, taskId, instanceId } = taskIds(entry.value);
+  const ops: TxnOp[] = [
+    { op: 'put', key: entry.key, value: stopped, expectedModRevision: entry.modRevision },
+    { op: 'delete', key: keys.instanceTask(cluster, instanceId, taskId) },
+  ];
   if (instance) {
     const record = { ...instance.value, remainingResources: applyReservation(instance.value.remainingResources, entry.value.reservation, -1) };
     ops.push({ op: 'put', key: instance.key, value: record, expectedModRevision: instance.modRevision });
@@ -385,8 +409,13 @@ async function finishStopped(
 
 /** The tasks an instance's agent must hold: every task placed there that is not yet STOPPED. */
 export async function tasksForInstance(ctx: DomainContext, clusterName: string, containerInstanceArn: string): Promise<TaskRecord[]> {
-  const all = await ctx.store.list<TaskRecord>(keys.tasksOf(clusterName));
-  return all.map((e) => e.value).filter((t) => t.containerInstanceArn === containerInstanceArn && t.lastStatus !== 'STOPPED');
+  const instanceId = parseArn(containerInstanceArn)?.path[1] ?? '';
+  const tasks: TaskRecord[] = [];
+  for (const e of await ctx.store.list(keys.instanceTasksOf(clusterName, instanceId))) {
+    const task = await ctx.store.get<TaskRecord>(keys.task(clusterName, e.key.slice(e.key.lastIndexOf('/') + 1)));
+    if (task && task.value.lastStatus !== 'STOPPED') tasks.push(task.value);
+  }
+  return tasks;
 }
 
 /** A task resolved for the agent: its definition's containers with the task's overrides applied. */
@@ -474,8 +503,13 @@ export async function deleteExpiredStoppedTasks(ctx: DomainContext, retentionMs:
   for (const cluster of await ctx.store.list<ClusterRecord>(keys.clusters())) {
     const expired = expiredStoppedTasks(await ctx.store.list<TaskRecord>(keys.tasksOf(cluster.value.clusterName)), ctx.nowMs(), retentionMs);
     for (const e of expired) {
+      const serviceName = e.value.group?.startsWith('service:') ? e.value.group.slice('service:'.length) : undefined;
+      const { cluster: clusterName, taskId } = taskIds(e.value);
       try {
-        await ctx.store.delete(e.key, { expectedModRevision: e.modRevision });
+        await ctx.store.txn([
+          { op: 'delete', key: e.key, expectedModRevision: e.modRevision },
+          ...(serviceName !== undefined ? [{ op: 'delete' as const, key: keys.serviceTask(clusterName, serviceName, taskId) }] : []),
+        ]);
         deleted++;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
