@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected } from '../domain/index.js';
-import { TaskRetentionController } from '../controllers/index.js';
+import { ServiceController, TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
@@ -18,6 +18,14 @@ import { ecsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
+/** ECS counts a service task without health checks as healthy 40 s after it reaches RUNNING. */
+export const TASK_READY_DELAY_MS = 40_000;
+/** How long an instance's agent may be gone before its service tasks are replaced elsewhere. */
+export const INSTANCE_LOSS_GRACE_MS = 15_000;
+/** Services are synced on every relevant change; this periodic pass only catches what slipped. */
+const SERVICE_RESYNC_MS = 30_000;
+/** Services synced at once; placements of different services race only through compare-and-swap. */
+const SERVICE_SYNC_CONCURRENCY = 4;
 
 export interface WharfServerOptions {
   store: Store;
@@ -34,6 +42,10 @@ export interface WharfServerOptions {
   logRequests?: boolean;
   /** How long STOPPED tasks stay describable (ECS: at least 1 hour). */
   stoppedTaskRetentionMs?: number;
+  /** A running service task without health checks counts as healthy after this (ECS: 40 s). */
+  taskReadyDelayMs?: number;
+  /** How long an agent may be gone before its instance's service tasks are replaced. */
+  instanceLossGraceMs?: number;
   nowMs?: () => number;
 }
 
@@ -43,6 +55,7 @@ export class WharfServer {
   readonly #gateway: AgentGateway;
   readonly #ctx: DomainContext;
   readonly #taskRetention: TaskRetentionController;
+  readonly #services: ServiceController;
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -70,6 +83,13 @@ export class WharfServer {
       retentionMs: options.stoppedTaskRetentionMs ?? STOPPED_TASK_RETENTION_MS,
       sweepIntervalMs: TASK_RETENTION_SWEEP_MS,
     });
+    this.#services = new ServiceController({
+      ctx: this.#ctx,
+      taskReadyDelayMs: options.taskReadyDelayMs ?? TASK_READY_DELAY_MS,
+      instanceLossGraceMs: options.instanceLossGraceMs ?? INSTANCE_LOSS_GRACE_MS,
+      resyncIntervalMs: SERVICE_RESYNC_MS,
+      concurrency: SERVICE_SYNC_CONCURRENCY,
+    });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
     this.#http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
@@ -88,6 +108,7 @@ export class WharfServer {
   async start(): Promise<string> {
     await markAllAgentsDisconnected(this.#ctx);
     this.#taskRetention.start();
+    this.#services.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#options.port, this.#options.host, () => resolve());
@@ -102,6 +123,7 @@ export class WharfServer {
   async close(): Promise<void> {
     this.#gateway.close();
     await this.#taskRetention.close();
+    await this.#services.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }

@@ -19,6 +19,8 @@ export const serverFlags = {
   region: { type: 'string', default: process.env['WHARF_REGION'] ?? DEFAULT_REGION },
   'account-id': { type: 'string', default: process.env['WHARF_ACCOUNT_ID'] ?? DEFAULT_ACCOUNT_ID },
   'stopped-task-retention-seconds': { type: 'string', default: '3600' },
+  'instance-loss-grace-seconds': { type: 'string', default: '15' },
+  'task-ready-delay-seconds': { type: 'string', default: '40' },
 } as const;
 
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -26,8 +28,9 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   const dataDir = values['data-dir'];
   const port = parsePort(values.port);
   if (!/^\d{12}$/.test(values['account-id'])) throw new UsageError('--account-id must be twelve digits.');
-  const retentionSeconds = Number(values['stopped-task-retention-seconds']);
-  if (!Number.isInteger(retentionSeconds) || retentionSeconds < 0) throw new UsageError('--stopped-task-retention-seconds must be a whole number of seconds.');
+  const retentionSeconds = wholeSeconds(values, 'stopped-task-retention-seconds');
+  const instanceLossGraceSeconds = wholeSeconds(values, 'instance-loss-grace-seconds');
+  const taskReadyDelaySeconds = wholeSeconds(values, 'task-ready-delay-seconds');
   mkdirSync(dataDir, { recursive: true });
   const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
   const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
@@ -43,6 +46,8 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     log,
     logRequests: process.env['WHARF_LOG_REQUESTS'] === '1',
     stoppedTaskRetentionMs: retentionSeconds * 1000,
+    instanceLossGraceMs: instanceLossGraceSeconds * 1000,
+    taskReadyDelayMs: taskReadyDelaySeconds * 1000,
   });
   const url = await server.start();
   process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);
@@ -51,6 +56,12 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+function wholeSeconds(values: Record<string, string | undefined>, flag: string): number {
+  const seconds = Number(values[flag]);
+  if (!Number.isInteger(seconds) || seconds < 0) throw new UsageError(`--${flag} must be a whole number of seconds.`);
+  return seconds;
 }
 
 export function parsePort(text: string): number {

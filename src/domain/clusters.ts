@@ -1,7 +1,7 @@
 /** Clusters: create, describe, list, update, delete (ECS semantics: a deleted cluster stays INACTIVE). */
 import type { Cluster, ClusterField, ClusterSetting, Tag } from '@aws-sdk/client-ecs';
 import {
-  ClusterContainsContainerInstancesException, ClusterContainsTasksException, ClusterNotFoundException,
+  ClusterContainsContainerInstancesException, ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException,
   DEFAULT_CLUSTER, InvalidParameterException, clusterArn, clusterNameOf,
 } from '../model/index.js';
 import type { ContainerInstanceRecord, TaskRecord } from './records.js';
@@ -98,6 +98,8 @@ export async function updateCluster(
 export async function deleteCluster(ctx: DomainContext, input: { cluster: string }) {
   const entry = await requireActiveCluster(ctx, input.cluster);
   const name = entry.value.clusterName;
+  const services = await ctx.store.list<{ status: string }>(keys.servicesOf(name));
+  if (services.some((s) => s.value.status !== 'INACTIVE')) throw new ClusterContainsServicesException();
   const instances = await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(name));
   if (instances.some((i) => i.value.status !== 'INACTIVE')) throw new ClusterContainsContainerInstancesException();
   const tasks = await ctx.store.list<TaskRecord>(keys.tasksOf(name));
@@ -109,10 +111,13 @@ export async function deleteCluster(ctx: DomainContext, input: { cluster: string
 
 /** A cluster as answered: counts derived from its instances and tasks, optional parts per `include`. */
 async function present(ctx: DomainContext, record: ClusterRecord, include: readonly string[]): Promise<Wire<Cluster>> {
-  let registered = 0, running = 0, pending = 0;
+  let registered = 0, running = 0, pending = 0, services = 0;
   if (record.status === 'ACTIVE') {
     for (const i of await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(record.clusterName))) {
       if (i.value.status === 'ACTIVE' || i.value.status === 'DRAINING') registered++;
+    }
+    for (const s of await ctx.store.list<{ status: string }>(keys.servicesOf(record.clusterName))) {
+      if (s.value.status === 'ACTIVE') services++;
     }
     for (const t of await ctx.store.list<TaskRecord>(keys.tasksOf(record.clusterName))) {
       if (t.value.lastStatus === 'RUNNING') running++;
@@ -126,7 +131,7 @@ async function present(ctx: DomainContext, record: ClusterRecord, include: reado
     registeredContainerInstancesCount: registered,
     runningTasksCount: running,
     pendingTasksCount: pending,
-    activeServicesCount: 0,
+    activeServicesCount: services,
     statistics: [],
     tags: include.includes('TAGS') ? record.tags ?? [] : [],
     settings: include.includes('SETTINGS') ? record.settings ?? [] : undefined,

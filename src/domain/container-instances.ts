@@ -141,7 +141,15 @@ export async function updateContainerInstancesState(ctx: DomainContext, input: {
 export async function setAgentConnected(ctx: DomainContext, containerInstanceArnValue: string, connected: boolean): Promise<void> {
   const key = instanceKeyOf(containerInstanceArnValue);
   if (!key) return;
-  await updateInstance(ctx, key, (r) => (r.agentConnected === connected ? r : { ...r, agentConnected: connected }));
+  await updateInstance(ctx, key, (r) => {
+    if (r.agentConnected === connected) return r;
+    if (connected) {
+      const { agentDisconnectedAt: _gone, ...rest } = r;
+      return { ...rest, agentConnected: true };
+    }
+    // When the session ended: the service controller replaces the instance's tasks after a grace.
+    return { ...r, agentConnected: false, agentDisconnectedAt: ctx.nowMs() / 1000 };
+  });
 }
 
 /**
@@ -235,7 +243,7 @@ function parseFilter(filter: string): ClusterQuery {
  * What the cluster query language can ask of each instance of a cluster, with the running-task
  * counts and task groups read from one scan of the cluster's tasks.
  */
-async function instanceFactsOf(ctx: DomainContext, clusterName: string): Promise<(i: ContainerInstanceRecord) => InstanceFacts> {
+export async function instanceFactsOf(ctx: DomainContext, clusterName: string): Promise<(i: ContainerInstanceRecord) => InstanceFacts> {
   const byInstance = new Map<string, TaskRecord[]>();
   for (const e of await ctx.store.list<TaskRecord>(keys.tasksOf(clusterName))) {
     if (e.value.lastStatus === 'STOPPED') continue;
@@ -322,7 +330,7 @@ async function updateInstance(
 async function present(ctx: DomainContext, record: ContainerInstanceRecord, withTags: boolean): Promise<Wire<ContainerInstance>> {
   const clusterName = instanceKeyOf(record.containerInstanceArn)!.split('/')[2]!;
   const tasks = await tasksForInstance(ctx, clusterName, record.containerInstanceArn);
-  const { tags, ...out } = record;
+  const { tags, agentDisconnectedAt: _at, ...out } = record;
   return {
     ...out,
     runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,

@@ -4,5 +4,6 @@ export * from './task-definitions.js';
 export * from './tasks.js';
 export * from './container-instances.js';
 export * from './tagging.js';
-export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord } from './records.js';
+export * from './services.js';
+export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord, ServiceRecord, DeploymentRecord } from './records.js';
 export { keys } from './keys.js';

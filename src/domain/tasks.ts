@@ -26,7 +26,7 @@ import type { Entry, TxnOp } from '../store/index.js';
 const CAS_ATTEMPTS = 10;
 const MAX_RUN_COUNT = 10;
 
-type Failure = { arn: string; reason: string; detail?: string };
+export type Failure = { arn: string; reason: string; detail?: string };
 type LaunchInput = Pick<RunTaskRequest, 'taskDefinition' | 'overrides' | 'group' | 'startedBy' | 'tags' | 'launchType' | 'enableExecuteCommand'>;
 
 /** RunTask: places `count` tasks on the cluster's instances (random strategy) and records them. */
@@ -86,6 +86,48 @@ export async function startTask(ctx: DomainContext, input: StartTaskRequest) {
       if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
     }
   }
+}
+
+/**
+ * Places and records up to `count` tasks of a service deployment: group `service:<name>`,
+ * startedBy the deployment id, as ECS tags service tasks. `instanceArns` limits placement to those
+ * instances (a DAEMON service's targets). Answers the tasks placed and, when fewer than asked
+ * could be placed, why each instance refused.
+ */
+export async function launchServiceTasks(
+  ctx: DomainContext,
+  input: { clusterName: string; serviceName: string; deploymentId: string; taskDefinition: string; count: number; instanceArns?: readonly string[] },
+  rng: () => number = Math.random,
+): Promise<{ tasks: TaskRecord[]; failures: Failure[] }> {
+  const cluster = await requireActiveCluster(ctx, input.clusterName);
+  const launch = await prepareLaunch(ctx, { taskDefinition: input.taskDefinition, group: `service:${input.serviceName}`, startedBy: input.deploymentId });
+  launch.serviceName = input.serviceName;
+  const only = input.instanceArns ? new Set(input.instanceArns) : undefined;
+  for (let attempt = 0; ; attempt++) {
+    const instances = (await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(cluster.value.clusterName)))
+      .filter((e) => e.value.status !== 'INACTIVE' && (!only || only.has(e.value.containerInstanceArn)));
+    if (instances.length === 0) return { tasks: [], failures: [] };
+    const result = only
+      ? placeOnEach(instances, launch.demand)
+      : placeRandom(instances.map((e) => capacityOf(e.value)), launch.demand, input.count, rng);
+    try {
+      return { tasks: await commitLaunch(ctx, cluster.value, launch, instances, result.placements, undefined, result.failures), failures: result.failures };
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** One task on each of `instances` that can take it; the others say why not. */
+function placeOnEach(instances: Entry<ContainerInstanceRecord>[], demand: TaskDemand): { placements: string[]; failures: Failure[] } {
+  const placements: string[] = [];
+  const failures: Failure[] = [];
+  for (const e of instances) {
+    const why = refusal(capacityOf(e.value), demand);
+    if (why) failures.push({ arn: e.value.containerInstanceArn, reason: why });
+    else placements.push(e.value.containerInstanceArn);
+  }
+  return { placements, failures };
 }
 
 interface Launch {

@@ -30,6 +30,15 @@ export const containerArn = (s: AccountScope, clusterName: string, taskId: strin
   `${prefix(s, 'ecs')}:container/${clusterName}/${taskId}/${uuid}`;
 export const containerInstanceArn = (s: AccountScope, clusterName: string, id: string) =>
   `${prefix(s, 'ecs')}:container-instance/${clusterName}/${id}`;
+export const serviceArn = (s: AccountScope, clusterName: string, serviceName: string) =>
+  `${prefix(s, 'ecs')}:service/${clusterName}/${serviceName}`;
+
+/** A deployment id as ECS mints them: `ecs-svc/` and 19 digits. */
+export function newDeploymentId(): string {
+  const digits = randomBytes(8).readBigUInt64BE() % 10n ** 19n;
+  return `ecs-svc/${digits.toString().padStart(19, '0')}`;
+}
+
 export const taskDefinitionArn = (s: AccountScope, family: string, revision: number) =>
   `${prefix(s, 'ecs')}:task-definition/${family}:${revision}`;
 

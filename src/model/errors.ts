@@ -62,6 +62,18 @@ export class LimitExceededException extends WharfError {
   constructor(message: string) { super('LimitExceededException', message); }
 }
 
+export class ServiceNotFoundException extends WharfError {
+  constructor(message = 'Service not found.') { super('ServiceNotFoundException', message); }
+}
+
+export class ServiceNotActiveException extends WharfError {
+  constructor(message = 'Service was not ACTIVE.') { super('ServiceNotActiveException', message); }
+}
+
+export class NamespaceNotFoundException extends WharfError {
+  constructor(message: string) { super('NamespaceNotFoundException', message); }
+}
+
 /** A compare-and-swap write lost a race; callers re-read and retry a bounded number of times. */
 export class ConflictError extends WharfError {
   constructor(message = 'The resource was modified concurrently.') {

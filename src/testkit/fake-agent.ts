@@ -5,7 +5,7 @@
  */
 import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import WebSocket from 'ws';
-import { AGENT_GATEWAY_PATH, type GatewayMessage, type TaskManifest, type TaskStateReport } from '../model/index.js';
+import { AGENT_GATEWAY_PATH, type AgentTask, type GatewayMessage, type TaskManifest, type TaskStateReport } from '../model/index.js';
 import { signRequest, type Credentials } from '../sigv4/index.js';
 
 export interface FakeAgent {
@@ -17,9 +17,21 @@ export interface FakeAgent {
   close(): void;
 }
 
-export async function startFakeAgent(
-  url: string, credentials: Credentials, options: { cluster?: string; cpu?: number; memoryMiB?: number; attributes?: { name: string; value?: string }[] } = {},
-): Promise<FakeAgent> {
+export interface FakeAgentOptions {
+  cluster?: string;
+  cpu?: number;
+  memoryMiB?: number;
+  attributes?: { name: string; value?: string }[];
+  /**
+   * Play a runtime that always succeeds: every task in a manifest is reported RUNNING, and
+   * STOPPED once the manifest wants it stopped or drops it. `fail` picks tasks whose start fails
+   * instead (reported STOPPED with TaskFailedToStart); `healthStatus` is reported for every
+   * container when given.
+   */
+  simulate?: { fail?: (task: AgentTask) => boolean; healthStatus?: 'HEALTHY' | 'UNHEALTHY' };
+}
+
+export async function startFakeAgent(url: string, credentials: Credentials, options: FakeAgentOptions = {}): Promise<FakeAgent> {
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
   const { containerInstance } = await ecs.send(new RegisterContainerInstanceCommand({
     cluster: options.cluster ?? 'default',
@@ -45,8 +57,38 @@ export async function startFakeAgent(
     if (frame.type === 'Heartbeat') ws.send(JSON.stringify({ type: 'Heartbeat', message: { sentAt: new Date().toISOString() } }));
     if (frame.type !== 'TaskManifest') return;
     manifests.push(frame.message);
+    if (options.simulate) simulate(frame.message, options.simulate);
     for (const w of [...waiters]) if (w.test(frame.message)) { waiters.delete(w); w.resolve(frame.message); }
   });
+  // What the simulated runtime has reported per task, so each status is sent once.
+  const reported = new Map<string, 'RUNNING' | 'STOPPED'>();
+  const send = (report: TaskStateReport) => ws.send(JSON.stringify({ type: 'TaskStateReport', message: report }));
+  function simulate(manifest: TaskManifest, how: NonNullable<FakeAgentOptions['simulate']>): void {
+    const now = new Date().toISOString();
+    const listed = new Set(manifest.tasks.map((t) => t.taskArn));
+    for (const task of manifest.tasks) {
+      const names = task.containers.map((c) => c.name);
+      if (task.desiredStatus === 'STOPPED' || (reported.get(task.taskArn) === undefined && how.fail?.(task))) {
+        if (reported.get(task.taskArn) === 'STOPPED') continue;
+        const failed = reported.get(task.taskArn) === undefined && task.desiredStatus !== 'STOPPED';
+        reported.set(task.taskArn, 'STOPPED');
+        send({
+          taskArn: task.taskArn, lastStatus: 'STOPPED', executionStoppedAt: now,
+          ...(failed ? { stopCode: 'TaskFailedToStart' as const, stoppedReason: 'CannotPullContainerError: simulated failure' } : {}),
+          containers: names.map((name) => ({ name, lastStatus: 'STOPPED' as const, exitCode: failed ? undefined : 143 })),
+        });
+        continue;
+      }
+      if (reported.has(task.taskArn)) continue;
+      reported.set(task.taskArn, 'RUNNING');
+      send({
+        taskArn: task.taskArn, lastStatus: 'RUNNING', pullStartedAt: now, pullStoppedAt: now, startedAt: now,
+        containers: names.map((name) => ({ name, lastStatus: 'RUNNING' as const, runtimeId: `sim-${name}`,
+          ...(how.healthStatus ? { healthStatus: how.healthStatus } : {}) })),
+      });
+    }
+    for (const arn of reported.keys()) if (!listed.has(arn)) reported.delete(arn);
+  }
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
   return {
     containerInstanceArn: arn,
@@ -60,7 +102,7 @@ export async function startFakeAgent(
         waiters.add(waiter);
       });
     },
-    report: (report) => ws.send(JSON.stringify({ type: 'TaskStateReport', message: report })),
+    report: send,
     close: () => ws.terminate(),
   };
 }

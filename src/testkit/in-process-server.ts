@@ -16,7 +16,9 @@ export interface InProcessServer {
   close(): Promise<void>;
 }
 
-export async function startInProcessServer(options: { nowMs?: () => number } = {}): Promise<InProcessServer> {
+export async function startInProcessServer(
+  options: { nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number } = {},
+): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
   const server = new WharfServer({
     store,
@@ -25,9 +27,11 @@ export async function startInProcessServer(options: { nowMs?: () => number } = {
     host: '127.0.0.1',
     port: 0,
     maxBodyBytes: 1024 * 1024,
-    heartbeatIntervalMs: 1000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
     log: () => undefined,
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
+    ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
+    ...(options.instanceLossGraceMs !== undefined ? { instanceLossGraceMs: options.instanceLossGraceMs } : {}),
   });
   const url = await server.start();
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });

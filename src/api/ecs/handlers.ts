@@ -29,6 +29,13 @@ export function ecsHandlers(ctx: DomainContext): Record<string, Handler> {
     DescribeTasks: (input) => ecs.describeTasks(ctx, input),
     ListTasks: (input) => ecs.listTasks(ctx, input),
 
+    CreateService: (input) => ecs.createService(ctx, input),
+    UpdateService: (input) => ecs.updateService(ctx, input),
+    DeleteService: (input) => ecs.deleteService(ctx, input),
+    DescribeServices: (input) => ecs.describeServices(ctx, input),
+    ListServices: (input) => ecs.listServices(ctx, input),
+    ListServicesByNamespace: (input) => ecs.listServicesByNamespace(ctx, input),
+
     RegisterContainerInstance: (input) => ecs.registerContainerInstance(ctx, input),
     DeregisterContainerInstance: (input) => ecs.deregisterContainerInstance(ctx, input),
     DescribeContainerInstances: (input) => ecs.describeContainerInstances(ctx, input),

@@ -1,0 +1,194 @@
+/**
+ * The service scheduler: keeps every service at its desired count and rolls its deployments.
+ *
+ * Level-triggered (STYLE rule 2): store changes only enqueue a service's key; `sync(key)` reads the
+ * service, its tasks and its instances afresh, asks the pure planner (service-plan.ts) what to do,
+ * and applies that: tasks stopped, tasks launched, the service's counts, deployments and events
+ * written with the revision that was read. A sync that finds nothing to do writes nothing, so a
+ * write of its own that wakes it again settles at once. Time-based conditions (warm-up, grace
+ * periods, start back-off) come back as a wake-up, and every service is also looked at on a slow
+ * periodic resync.
+ */
+import {
+  keys, launchServiceTasks, newServiceEventId, readServiceState, stopServiceTask, writeServiceStatus,
+  type DomainContext, type Failure, type ServiceRecord,
+} from '../domain/index.js';
+import { newDeploymentId } from '../model/index.js';
+import { planService, withEvents, type ServicePlanOptions } from './service-plan.js';
+
+export interface ServiceControllerOptions extends ServicePlanOptions {
+  ctx: DomainContext;
+  /** Every service is synced at least this often, whatever happens. */
+  resyncIntervalMs: number;
+  /** How many services are synced at once. */
+  concurrency: number;
+  rng?: () => number;
+}
+
+/** A failing sync is retried after this, doubling per consecutive failure up to the cap. */
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 30_000;
+
+export class ServiceController {
+  readonly #options: ServiceControllerOptions;
+  readonly #queued = new Set<string>();
+  readonly #active = new Map<string, Promise<void>>();
+  /** Keys that changed while their sync ran: synced again once it ends. */
+  readonly #dirty = new Set<string>();
+  readonly #wakeTimers = new Map<string, NodeJS.Timeout>();
+  readonly #failures = new Map<string, number>();
+  #unwatch: (() => void)[] = [];
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: ServiceControllerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    const { store } = this.#options.ctx;
+    this.#unwatch.push(store.watch('ecs/services/', (e) => { if (e.type === 'put') this.enqueue(e.key); }));
+    this.#unwatch.push(store.watch('ecs/tasks/', (e) => {
+      if (e.type !== 'put') return;
+      const group = (e.value as { group?: string }).group;
+      if (!group?.startsWith('service:')) return;
+      const cluster = e.key.split('/')[2]!;
+      this.enqueue(keys.service(cluster, group.slice('service:'.length)));
+    }));
+    this.#unwatch.push(store.watch('ecs/instances/', (e) => { void this.#enqueueCluster(e.key.split('/')[2]!); }));
+    this.#resyncTimer = setInterval(() => { void this.#enqueueAll(); }, this.#options.resyncIntervalMs);
+    this.#resyncTimer.unref();
+    void this.#enqueueAll();
+  }
+
+  /** Asks for `serviceKey` to be synced soon; repeated asks before it runs coalesce. */
+  enqueue(serviceKey: string): void {
+    if (this.#closed) return;
+    if (this.#active.has(serviceKey)) { this.#dirty.add(serviceKey); return; }
+    this.#queued.add(serviceKey);
+    this.#pump();
+  }
+
+  /** Stops watching and waits for the syncs in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const u of this.#unwatch) u();
+    clearInterval(this.#resyncTimer);
+    for (const t of this.#wakeTimers.values()) clearTimeout(t);
+    this.#queued.clear();
+    await Promise.all(this.#active.values());
+  }
+
+  #pump(): void {
+    for (const key of this.#queued) {
+      if (this.#active.size >= this.#options.concurrency) return;
+      this.#queued.delete(key);
+      const run = this.sync(key)
+        .then(() => { this.#failures.delete(key); })
+        .catch((err: unknown) => {
+          const failures = (this.#failures.get(key) ?? 0) + 1;
+          this.#failures.set(key, failures);
+          this.#options.ctx.log({ msg: 'service sync failed', serviceKey: key, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+          this.#wakeAfter(key, Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failures - 1)));
+        })
+        .finally(() => {
+          this.#active.delete(key);
+          if (this.#dirty.delete(key)) this.#queued.add(key);
+          this.#pump();
+        });
+      this.#active.set(key, run);
+    }
+  }
+
+  /** One reconcile of one service (public for tests): read, plan, apply. */
+  async sync(serviceKey: string): Promise<void> {
+    const { ctx } = this.#options;
+    const state = await readServiceState(ctx, serviceKey);
+    if (!state) return;
+    const service = state.entry.value;
+    const nowMs = ctx.nowMs();
+    const plan = planService({
+      service, tasks: state.tasks, instances: state.instances, healthChecked: state.healthChecked,
+      eligibleInstanceArns: state.eligibleInstanceArns, nowMs,
+      ids: { deployment: newDeploymentId, event: newServiceEventId },
+    }, this.#options);
+
+    const events: string[] = [];
+    for (const s of plan.stops) await stopServiceTask(ctx, s.taskArn, s.reason, s.lost);
+    const stopped = plan.stops.map((s) => idOf(s.taskArn));
+    if (stopped.length > 0) events.push(`(service ${service.serviceName}) has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(' ')}.`);
+
+    const clusterName = serviceKey.split('/')[2]!;
+    for (const start of plan.starts) {
+      const { tasks, failures } = await launchServiceTasks(ctx, {
+        clusterName, serviceName: service.serviceName, deploymentId: start.deploymentId, taskDefinition: start.taskDefinition,
+        count: start.count, ...(start.instanceArns ? { instanceArns: start.instanceArns } : {}),
+      }, this.#options.rng);
+      if (tasks.length > 0) {
+        events.push(`(service ${service.serviceName}) has started ${tasks.length} tasks: ${tasks.map((t) => `(task ${idOf(t.taskArn)})`).join(' ')}.`);
+      }
+      if (tasks.length < start.count) {
+        events.push(unplaceableEvent(service, failures));
+        // Capacity may free up without any change to this service: look again shortly.
+        this.#wakeAfter(serviceKey, 5_000);
+      }
+    }
+
+    let next: ServiceRecord | undefined = plan.service;
+    if (events.length > 0) next = withEvents(next ?? service, events, nowMs, newServiceEventId);
+    if (next && next !== service && !(await writeServiceStatus(ctx, state.entry, next))) {
+      this.enqueue(serviceKey);
+      return;
+    }
+    if (plan.wakeAfterMs !== undefined) this.#wakeAfter(serviceKey, plan.wakeAfterMs);
+  }
+
+  #wakeAfter(key: string, ms: number): void {
+    if (this.#closed) return;
+    clearTimeout(this.#wakeTimers.get(key));
+    const timer = setTimeout(() => { this.#wakeTimers.delete(key); this.enqueue(key); }, ms);
+    timer.unref();
+    this.#wakeTimers.set(key, timer);
+  }
+
+  async #enqueueCluster(clusterName: string): Promise<void> {
+    try {
+      for (const e of await this.#options.ctx.store.list(keys.servicesOf(clusterName))) this.enqueue(e.key);
+    } catch (err) {
+      this.#options.ctx.log({ msg: 'service enqueue failed', clusterName, error: String(err) });
+    }
+  }
+
+  async #enqueueAll(): Promise<void> {
+    try {
+      for (const e of await this.#options.ctx.store.list('ecs/services/')) {
+        if ((e.value as { status?: string }).status !== 'INACTIVE') this.enqueue(e.key);
+      }
+    } catch (err) {
+      this.#options.ctx.log({ msg: 'service resync failed', error: String(err) });
+    }
+  }
+}
+
+/**
+ * ECS's event when a task could not be placed, naming the closest instance's shortfall.
+ */
+function unplaceableEvent(service: ServiceRecord, failures: readonly Failure[]): string {
+  const prefix = `(service ${service.serviceName}) was unable to place a task because no container instance met all of its requirements.`;
+  const closest = failures[0];
+  if (!closest) return `${prefix} Reason: No Container Instances were found in your cluster.`;
+  const id = idOf(closest.arn);
+  const shortfall: Record<string, string> = {
+    'RESOURCE:CPU': 'has insufficient CPU units available',
+    'RESOURCE:MEMORY': 'has insufficient memory available',
+    'RESOURCE:PORTS': 'is already using a port required by your task',
+    AGENT: 'encountered error "AGENT"',
+    INACTIVE: 'is not active',
+  };
+  return `${prefix} The closest matching container-instance ${id} ${shortfall[closest.reason] ?? `encountered error "${closest.reason}"`}. ` +
+    'For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.';
+}
+
+function idOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
