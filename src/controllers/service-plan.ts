@@ -188,9 +188,11 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   if (service.status !== 'ACTIVE') {
     for (const t of remaining) stop(t, `Scaling activity initiated by (service ${name} is being deleted)`);
   } else if (primary) {
+    // Tasks on their way to STOPPED still run, so they count against maximumPercent until they stop.
+    const occupying = notStopped.filter((t) => !stops.some((s) => s.lost && s.taskArn === t.taskArn)).length;
     const decision = service.schedulingStrategy === 'DAEMON'
       ? planDaemon(snap, primary, remaining, instancesByArn, healthOf)
-      : planReplica(snap, primary, remaining, instancesByArn, healthOf, wake);
+      : planReplica(snap, primary, remaining, occupying, instancesByArn, healthOf, wake);
     for (const s of decision.stops) stop(s.task, s.reason);
     starts.push(...decision.starts);
     events.push(...decision.events);
@@ -244,13 +246,14 @@ interface Decision {
 }
 
 /**
- * REPLICA: start new-deployment tasks while the total stays within maximumPercent, and stop
+ * REPLICA: start new-deployment tasks while the tasks not yet STOPPED stay within maximumPercent
+ * (`occupying` counts them, those being stopped included), and stop
  * obsolete ones (older deployments, tasks on DRAINING instances) while the healthy count stays
  * at or above minimumHealthyPercent. Excess tasks after a scale-in go regardless of health.
  */
 function planReplica(
-  snap: ServiceSnapshot, primary: DeploymentRecord, live: TaskRecord[], instancesByArn: Map<string, ContainerInstanceRecord>,
-  healthOf: (t: TaskRecord) => Health, wake: Wake,
+  snap: ServiceSnapshot, primary: DeploymentRecord, live: TaskRecord[], occupying: number,
+  instancesByArn: Map<string, ContainerInstanceRecord>, healthOf: (t: TaskRecord) => Health, wake: Wake,
 ): Decision {
   const { service } = snap;
   const desired = service.desiredCount;
@@ -280,8 +283,7 @@ function planReplica(
     decision.stops.push({ task: t, reason: scaling });
   }
 
-  const afterStops = live.length - decision.stops.length;
-  let room = Math.max(0, maxTotal - afterStops);
+  let room = Math.max(0, maxTotal - occupying);
   const needed = Math.max(0, desired - kept);
   if (primary.rolloutState === 'FAILED') return decision; // a FAILED deployment launches nothing
   const backoff = startBackoff(snap, primary);

@@ -1,0 +1,267 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TaskRecord } from '../domain/index.js';
+import { circuitBreakerThreshold, planService, startBackoffMs, type ServiceSnapshot } from './service-plan.js';
+
+const NOW = 1_800_000_000_000;
+const OPTIONS = { taskReadyDelayMs: 40_000, instanceLossGraceMs: 15_000 };
+const TD1 = 'arn:aws:ecs:us-east-1:1:task-definition/web:1';
+const TD2 = 'arn:aws:ecs:us-east-1:1:task-definition/web:2';
+
+function deployment(id: string, taskDefinition = TD1, extra: Partial<DeploymentRecord> = {}): DeploymentRecord {
+  return { id, status: 'PRIMARY', taskDefinition, desiredCount: 0, createdAt: 0, updatedAt: 0, rolloutState: 'IN_PROGRESS', ...extra };
+}
+
+function service(extra: Partial<ServiceRecord> = {}): ServiceRecord {
+  return {
+    serviceArn: 'arn:aws:ecs:us-east-1:1:service/c/web', serviceName: 'web', clusterArn: 'arn:aws:ecs:us-east-1:1:cluster/c',
+    status: 'ACTIVE', desiredCount: 4, taskDefinition: TD1, schedulingStrategy: 'REPLICA',
+    deployments: [deployment('d1')], events: [], tags: [], createdAt: 0,
+    deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
+    ...extra,
+  };
+}
+
+let taskSeq = 0;
+/** A task of deployment `startedBy`, RUNNING for an hour on instance `on` unless told otherwise. */
+function task(startedBy: string, on = 'i1', extra: Partial<TaskRecord> = {}): TaskRecord {
+  const id = String(++taskSeq).padStart(32, '0');
+  return {
+    taskArn: `arn:aws:ecs:us-east-1:1:task/c/${id}`, clusterArn: 'x', containerInstanceArn: instanceArn(on), taskDefinitionArn: TD1,
+    lastStatus: 'RUNNING', desiredStatus: 'RUNNING', version: 1, tags: [], startedBy, group: 'service:web',
+    startedAt: (NOW - 3_600_000) / 1000, reservation: { cpu: 0, memory: 0, tcpPorts: [], udpPorts: [] },
+    ...extra,
+  };
+}
+
+const instanceArn = (id: string) => `arn:aws:ecs:us-east-1:1:container-instance/c/${id}`;
+function instance(id: string, extra: Partial<ContainerInstanceRecord> = {}): ContainerInstanceRecord {
+  return { containerInstanceArn: instanceArn(id), ec2InstanceId: id, status: 'ACTIVE', agentConnected: true, tags: [], registeredAt: 0, ...extra };
+}
+
+function snapshot(svc: ServiceRecord, tasks: TaskRecord[], extra: Partial<ServiceSnapshot> = {}): ServiceSnapshot {
+  const instances = extra.instances ?? [instance('i1'), instance('i2')];
+  let n = 0;
+  return {
+    service: svc, tasks, instances, healthChecked: new Map(), nowMs: NOW,
+    eligibleInstanceArns: new Set(instances.map((i) => i.containerInstanceArn)),
+    ids: { deployment: () => `ecs-svc/${String(++n).padStart(19, '9')}`, event: () => `event-${++n}` },
+    ...extra,
+  };
+}
+
+const startCount = (plan: ReturnType<typeof planService>) => plan.starts.reduce((a, s) => a + s.count, 0);
+
+describe('service plan: desired count', () => {
+  it('starts the whole desired count for a new service', () => {
+    const plan = planService(snapshot(service(), []), OPTIONS);
+    assert.deepEqual(plan.starts, [{ deploymentId: 'd1', taskDefinition: TD1, count: 4 }]);
+    assert.deepEqual(plan.stops, []);
+  });
+
+  it('replaces only what is missing, and stops the excess after a scale-in, busiest instance first', () => {
+    assert.equal(startCount(planService(snapshot(service(), [task('d1'), task('d1'), task('d1')]), OPTIONS)), 1);
+    const a = task('d1', 'i1'), b = task('d1', 'i1'), c = task('d1', 'i2');
+    const plan = planService(snapshot(service({ desiredCount: 2 }), [a, b, c]), OPTIONS);
+    assert.equal(plan.stops.length, 1);
+    assert.ok([a.taskArn, b.taskArn].includes(plan.stops[0]!.taskArn));
+  });
+
+  it('stops pending tasks before running ones on scale-in', () => {
+    const running = task('d1'), pending = task('d1', 'i2', { lastStatus: 'PENDING', startedAt: undefined });
+    const plan = planService(snapshot(service({ desiredCount: 1 }), [running, pending]), OPTIONS);
+    assert.deepEqual(plan.stops.map((s) => s.taskArn), [pending.taskArn]);
+  });
+
+  it('is idempotent: a settled service plans nothing and writes nothing', () => {
+    const svc = service({ desiredCount: 2 });
+    const tasks = [task('d1'), task('d1', 'i2')];
+    const first = planService(snapshot(svc, tasks), OPTIONS);
+    assert.equal(first.service!.deployments[0]!.rolloutState, 'COMPLETED');
+    assert.ok(first.service!.events.some((e) => e.message === '(service web) has reached a steady state.'));
+    const again = planService(snapshot(first.service!, tasks), OPTIONS);
+    assert.deepEqual(again.starts, []);
+    assert.deepEqual(again.stops, []);
+    assert.equal(again.service, undefined);
+  });
+});
+
+describe('service plan: rolling deployment', () => {
+  const rolling = (min: number, max: number, desired = 4) => service({
+    desiredCount: desired, deploymentConfiguration: { minimumHealthyPercent: min, maximumPercent: max },
+    deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE', rolloutState: 'COMPLETED' })],
+  });
+  const old = (n: number) => Array.from({ length: n }, (_, i) => task('d1', i % 2 ? 'i2' : 'i1'));
+
+  it('with 100/200 starts a full new set and stops nothing until it is healthy', () => {
+    const plan = planService(snapshot(rolling(100, 200), old(4)), OPTIONS);
+    assert.equal(startCount(plan), 4);
+    assert.deepEqual(plan.stops, []);
+  });
+
+  it('with 50/100 stops half of the old tasks first (ceil for the minimum) and starts none', () => {
+    const plan = planService(snapshot(rolling(50, 100), old(4)), OPTIONS);
+    assert.equal(plan.stops.length, 2);
+    assert.equal(startCount(plan), 0);
+  });
+
+  it('rounds maximumPercent down: desired 3 at 125% may run 3, so with 100% healthy nothing moves and ECS says why', () => {
+    const plan = planService(snapshot(rolling(100, 125, 3), old(3)), OPTIONS);
+    assert.equal(startCount(plan), 0);
+    assert.deepEqual(plan.stops, []);
+    assert.ok(plan.service!.events[0]!.message!.includes('was unable to stop or start tasks during a deployment because of the service deployment configuration'));
+  });
+
+  it('rounds minimumHealthyPercent up: desired 2 at 75% keeps both old tasks', () => {
+    const plan = planService(snapshot(rolling(75, 100, 2), old(2)), OPTIONS);
+    assert.deepEqual(plan.stops, []);
+  });
+
+  it('counts a new task without health checks as healthy only 40 s after RUNNING, and wakes up then', () => {
+    const fresh = [1, 2, 3, 4].map(() => task('d2', 'i1', { startedAt: (NOW - 10_000) / 1000 }));
+    const plan = planService(snapshot(rolling(100, 200), [...old(4), ...fresh]), OPTIONS);
+    assert.deepEqual(plan.stops, []);
+    assert.equal(plan.wakeAfterMs, 30_000);
+    const later = planService({ ...snapshot(rolling(100, 200), [...old(4), ...fresh]), nowMs: NOW + 30_000 }, OPTIONS);
+    assert.equal(later.stops.length, 4);
+  });
+
+  it('with a container health check, counts a task healthy once it is HEALTHY', () => {
+    const checked = new Map([[TD1, new Set(['app'])]]);
+    const fresh = [1, 2, 3, 4].map(() => task('d2', 'i1', { startedAt: NOW / 1000, healthStatus: 'HEALTHY' }));
+    const plan = planService({ ...snapshot(rolling(100, 200), [...old(4), ...fresh]), healthChecked: checked }, OPTIONS);
+    assert.equal(plan.stops.length, 4);
+  });
+
+  it('drops the old deployment once its tasks are stopped, and completes', () => {
+    const svc = rolling(100, 200, 2);
+    const plan = planService(snapshot(svc, [task('d2'), task('d2', 'i2'), task('d1', 'i1', { lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]), OPTIONS);
+    assert.deepEqual(plan.service!.deployments.map((d) => [d.id, d.status, d.rolloutState]), [['d2', 'PRIMARY', 'COMPLETED']]);
+    assert.deepEqual(plan.service!.lastCompletedDeployment, { id: 'd2', taskDefinition: TD2 });
+  });
+});
+
+describe('service plan: health and instance loss', () => {
+  const checked = new Map([[TD1, new Set(['app'])]]);
+
+  it('replaces a task that is UNHEALTHY once healthCheckGracePeriodSeconds is over', () => {
+    const sick = task('d1', 'i1', { healthStatus: 'UNHEALTHY', startedAt: (NOW - 20_000) / 1000 });
+    const early = planService({ ...snapshot(service({ desiredCount: 1, healthCheckGracePeriodSeconds: 60 }), [sick]), healthChecked: checked }, OPTIONS);
+    assert.deepEqual(early.stops, []);
+    assert.equal(early.wakeAfterMs, 40_000);
+    const due = planService({ ...snapshot(service({ desiredCount: 1, healthCheckGracePeriodSeconds: 10 }), [sick]), healthChecked: checked }, OPTIONS);
+    assert.deepEqual(due.stops, [{ taskArn: sick.taskArn, reason: 'Task failed container health checks', lost: false }]);
+    assert.equal(startCount(due), 1);
+  });
+
+  it('writes off the tasks of an instance whose agent has been gone past the grace, and starts replacements', () => {
+    const gone = instance('i1', { agentConnected: false, agentDisconnectedAt: (NOW - 20_000) / 1000 });
+    const t = task('d1', 'i1');
+    const plan = planService(snapshot(service({ desiredCount: 1 }), [t], { instances: [gone, instance('i2')] }), OPTIONS);
+    assert.equal(plan.stops.length, 1);
+    assert.equal(plan.stops[0]!.lost, true);
+    assert.equal(startCount(plan), 1);
+  });
+
+  it('waits out the grace for an agent that just disconnected', () => {
+    const gone = instance('i1', { agentConnected: false, agentDisconnectedAt: (NOW - 5_000) / 1000 });
+    const plan = planService(snapshot(service({ desiredCount: 1 }), [task('d1', 'i1')], { instances: [gone] }), OPTIONS);
+    assert.deepEqual(plan.stops, []);
+    assert.equal(plan.wakeAfterMs, 10_000);
+  });
+
+  it('replaces tasks on a DRAINING instance within minimumHealthyPercent', () => {
+    const draining = instance('i1', { status: 'DRAINING' });
+    const tasks = [task('d1', 'i1'), task('d1', 'i1'), task('d1', 'i2'), task('d1', 'i2')];
+    const plan = planService(snapshot(service({ deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 } }), tasks,
+      { instances: [draining, instance('i2')] }), OPTIONS);
+    assert.equal(plan.stops.length, 2);
+    assert.ok(plan.stops.every((s) => tasks.slice(0, 2).some((t) => t.taskArn === s.taskArn)));
+    assert.equal(startCount(plan), 2);
+  });
+});
+
+describe('service plan: circuit breaker and back-off', () => {
+  it('uses ECS threshold formula: ceil(0.5 × desired) within [3, 200]', () => {
+    assert.equal(circuitBreakerThreshold(1), 3);
+    assert.equal(circuitBreakerThreshold(7), 4);
+    assert.equal(circuitBreakerThreshold(10), 5);
+    assert.equal(circuitBreakerThreshold(1000), 200);
+  });
+
+  it('backs off starts after repeated failures, up to 15 minutes', () => {
+    assert.equal(startBackoffMs(2), 0);
+    assert.equal(startBackoffMs(3), 5_000);
+    assert.equal(startBackoffMs(4), 10_000);
+    assert.equal(startBackoffMs(100), 15 * 60_000);
+  });
+
+  const failed = (id: string) => task(id, 'i1', { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', startedAt: undefined, stoppedAt: (NOW - 60_000) / 1000 });
+  const breaker = (rollback: boolean) => service({
+    desiredCount: 2,
+    deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback } },
+    deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE', rolloutState: 'COMPLETED' })],
+    lastCompletedDeployment: { id: 'd1', taskDefinition: TD1 },
+  });
+
+  it('fails the deployment at the threshold and rolls back to the last completed one', () => {
+    const tasks = [task('d1'), task('d1', 'i2'), failed('d2'), failed('d2'), failed('d2')];
+    const plan = planService(snapshot(breaker(true), tasks), OPTIONS);
+    const [head, ...rest] = plan.service!.deployments;
+    assert.equal(head!.taskDefinition, TD1);
+    assert.equal(head!.rolloutState, 'IN_PROGRESS');
+    assert.equal(head!.rolloutStateReason, 'ECS deployment circuit breaker: rolling back to deploymentId d1.');
+    // The failed deployment has no task left, so it is gone; d1's tasks are replaced by the rollback's.
+    assert.deepEqual(rest.map((d) => d.id), ['d1']);
+    assert.equal(plan.service!.taskDefinition, TD1);
+    const messages = plan.service!.events.map((e) => e.message);
+    assert.ok(messages.includes('(service web) (deployment d2) deployment failed: tasks failed to start.'));
+  });
+
+  it('without rollback, leaves the deployment FAILED and starts nothing for it', () => {
+    const plan = planService(snapshot(breaker(false), [task('d1'), task('d1', 'i2'), failed('d2'), failed('d2'), failed('d2')]), OPTIONS);
+    assert.equal(plan.service!.deployments[0]!.rolloutState, 'FAILED');
+    assert.equal(plan.service!.deployments[0]!.failedTasks, 3);
+    assert.equal(startCount(plan), 0);
+  });
+
+  it('below the threshold keeps trying, after the back-off', () => {
+    const plan = planService(snapshot(breaker(true), [task('d1'), task('d1', 'i2'), failed('d2'), failed('d2')]), OPTIONS);
+    assert.equal(plan.service!.deployments[0]!.failedTasks, 2);
+    assert.equal(startCount(plan), 2);
+  });
+});
+
+describe('service plan: DAEMON', () => {
+  const daemon = service({ schedulingStrategy: 'DAEMON', desiredCount: 0, deploymentConfiguration: { minimumHealthyPercent: 0, maximumPercent: 100 } });
+
+  it('targets every eligible ACTIVE connected instance that has no task, and follows their number', () => {
+    const instances = [instance('i1'), instance('i2'), instance('i3', { agentConnected: false }), instance('i4', { status: 'DRAINING' })];
+    const plan = planService(snapshot(daemon, [task('d1', 'i1')], { instances }), OPTIONS);
+    assert.deepEqual(plan.starts, [{ deploymentId: 'd1', taskDefinition: TD1, count: 1, instanceArns: [instanceArn('i2')] }]);
+    assert.equal(plan.service!.desiredCount, 2);
+  });
+
+  it('leaves out instances that fail the memberOf constraints, and stops its task on a DRAINING one', () => {
+    const instances = [instance('i1', { status: 'DRAINING' }), instance('i2'), instance('i3')];
+    const onDraining = task('d1', 'i1');
+    const plan = planService(snapshot(daemon, [onDraining], { instances, eligibleInstanceArns: new Set([instanceArn('i2')]) }), OPTIONS);
+    assert.deepEqual(plan.stops.map((s) => s.taskArn), [onDraining.taskArn]);
+    assert.deepEqual(plan.starts[0]!.instanceArns, [instanceArn('i2')]);
+  });
+
+  it('replaces an old deployment\'s task on an instance only after it has stopped', () => {
+    const svc = { ...daemon, deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE' as const })] };
+    const plan = planService(snapshot(svc, [task('d1', 'i1')], { instances: [instance('i1')] }), OPTIONS);
+    assert.equal(plan.stops.length, 1);
+    assert.deepEqual(plan.starts, []);
+  });
+});
+
+describe('service plan: deletion', () => {
+  it('stops every task of a DRAINING service and turns it INACTIVE once none is left', () => {
+    const draining = service({ status: 'DRAINING', desiredCount: 0 });
+    assert.equal(planService(snapshot(draining, [task('d1'), task('d1')]), OPTIONS).stops.length, 2);
+    assert.equal(planService(snapshot(draining, []), OPTIONS).service!.status, 'INACTIVE');
+  });
+});
