@@ -12,9 +12,13 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 [[ -x /usr/bin/busybox ]] && /usr/bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
 command -v ip >/dev/null || need+=(iproute2)
+# nsenter and umount: the several-instances harness (src/testkit/instance-hosts.ts).
+command -v nsenter >/dev/null && command -v umount >/dev/null || need+=(util-linux mount)
 command -v tar >/dev/null || need+=(tar)
 if (( for_tests )); then
   [[ -x /usr/bin/aws ]] || need+=(awscli)
+  # The several-instances harness lets its hosts reach each other through the FORWARD chain.
+  command -v iptables >/dev/null || need+=(iptables)
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing Debian packages: ${need[*]}"

@@ -6,7 +6,7 @@
  * and runs from a test's `after` even when the test failed.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,15 +27,21 @@ export interface WharfProcesses {
   credentials: { accessKeyId: string; secretAccessKey: string };
   ecs: ECSClient;
   server: ChildProcess;
-  /** Starts an agent process joined to `cluster` (this run's cluster by default). */
-  startAgent(options?: { cluster?: string; dataDir?: string; extraArgs?: string[] }): Promise<ChildProcess>;
+  /**
+   * Starts an agent process joined to `cluster` (this run's cluster by default); with `netns`, inside
+   * that named network namespace (`/run/netns/<netns>`, entered with nsenter, which then execs node:
+   * the child's pid is the agent's own).
+   */
+  startAgent(options?: { cluster?: string; dataDir?: string; extraArgs?: string[]; netns?: string }): Promise<ChildProcess>;
   /** Environment for the AWS CLI pointed at this server. */
   cliEnv(): NodeJS.ProcessEnv;
   stop(): Promise<void>;
 }
 
-export async function startWharf(options: { serverArgs?: string[] } = {}): Promise<WharfProcesses> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-e2e-'));
+/** `dataDir` (created, and removed by stop()) instead of a fresh temp directory. */
+export async function startWharf(options: { serverArgs?: string[]; dataDir?: string } = {}): Promise<WharfProcesses> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wharf-e2e-'));
+  mkdirSync(dataDir, { recursive: true });
   const children: ChildProcess[] = [];
   const server = spawn(process.execPath, [WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -78,11 +84,13 @@ export async function startWharf(options: { serverArgs?: string[] } = {}): Promi
     async startAgent(agentOptions = {}) {
       const agentDir = agentOptions.dataDir ?? join(dataDir, `agent-${agentDirs.length}`);
       agentDirs.push(agentDir);
-      const agent = spawn(process.execPath, [
-        WHARF_JS, 'agent', '--server', url, '--cluster', agentOptions.cluster ?? cluster, '--data-dir', agentDir,
+      const command = [
+        process.execPath, WHARF_JS, 'agent', '--server', url, '--cluster', agentOptions.cluster ?? cluster, '--data-dir', agentDir,
         '--credentials-file', credentialsFile, '--image-pull-behavior', 'prefer-cached', '--heartbeat-interval-ms', '1000',
         ...(agentOptions.extraArgs ?? []),
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      ];
+      if (agentOptions.netns) command.unshift('nsenter', `--net=/run/netns/${agentOptions.netns}`, '--');
+      const agent = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       agent.stderr!.on('data', (d: Buffer) => { if (process.env['WHARF_TEST_VERBOSE']) process.stderr.write(d); });
       children.push(agent);
       return agent;
