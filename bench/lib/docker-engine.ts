@@ -5,10 +5,9 @@
  */
 import http from 'node:http';
 
-/** Unix socket of the engine: DOCKER_HOST when it is unix://, else the default path. */
-function socketPath(): string {
-  const host = process.env['DOCKER_HOST'];
-  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+/** Unix socket of the engine: `dockerHost` or else DOCKER_HOST when it is unix://, else the default path. */
+function socketPath(dockerHost = process.env['DOCKER_HOST']): string {
+  return dockerHost?.startsWith('unix://') ? dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
 }
 
 /** Every call is bounded; a hung engine fails the benchmark instead of stalling it. */
@@ -16,7 +15,12 @@ const ENGINE_CALL_TIMEOUT_MS = 60_000;
 
 export class DockerEngine {
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  readonly #socketPath = socketPath();
+  readonly #socketPath: string;
+
+  /** `dockerHost`: `unix://<socket>` of the engine (default: DOCKER_HOST, else /var/run/docker.sock). */
+  constructor(dockerHost?: string) {
+    this.#socketPath = socketPath(dockerHost);
+  }
 
   /** POST /containers/create then /containers/{id}/start; resolves with the container id. */
   async createAndStart(image: string, cmd: string[], labels: Record<string, string>): Promise<string> {
@@ -28,6 +32,18 @@ export class DockerEngine {
   /** DELETE /containers/{id}?force=true; a container already gone counts as removed. */
   async remove(id: string): Promise<void> {
     await this.#call('DELETE', `/containers/${id}?force=true`, undefined, [404]);
+  }
+
+  /** POST /containers/{id}/kill (SIGKILL). */
+  async kill(id: string): Promise<void> {
+    await this.#call('POST', `/containers/${id}/kill`);
+  }
+
+  /** Ids of the containers that carry `label` (`name` or `name=value`): the running ones, or all with `all`. */
+  async containers(label: string, all = false): Promise<string[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+    const list = JSON.parse(await this.#call('GET', `/containers/json?all=${all}&filters=${filters}`)) as { Id: string }[];
+    return list.map((c) => c.Id);
   }
 
   /** GET /_ping: true when the engine answers. */
