@@ -4,9 +4,10 @@
  *
  * Both run on ONE dockerd of the instance-hosts harness (a network namespace of its own, so Swarm
  * never touches the machine's main engine, which other work uses): Swarm after `swarm init` on it,
- * Wharf through its agent on that same engine. Rounds are interleaved (Swarm first in even rounds,
- * Wharf first in odd ones) so both share the machine's noise; one untimed warm-up round of each
- * comes first.
+ * Wharf through its agent on that same engine. A third line is the engine's own floor: N
+ * concurrent Engine API create+start calls with no orchestrator, then one more (what any
+ * replacement needs at least). Rounds are interleaved, the order rotating each round, so all three
+ * share the machine's noise; one untimed warm-up round of each comes first.
  *
  *   node dist/bench/services-vs-swarm.js       (BENCH_ROUNDS=N, default 5; BENCH_REPLICAS=N, default 20)
  *
@@ -14,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  CreateServiceCommand, DeleteServiceCommand, DescribeTasksCommand, ListTasksCommand, type ECSClient,
+  CreateServiceCommand, DeleteServiceCommand, DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task,
 } from '@aws-sdk/client-ecs';
 import { LABELS } from '../src/model/index.js';
 import { startHosts, type InstanceHost } from '../src/testkit/instance-hosts.js';
@@ -39,6 +40,31 @@ const STOP_GRACE_SECONDS = 1;
 const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
 
 interface Sample { scaleUpMs: number; replaceMs: number }
+/** Where Wharf's replacement time goes, from the tasks' own timestamps (ms after the kill). */
+interface ReplacementPhases {
+  /** The server has the killed task STOPPED (stoppedAt): the agent saw the container die and reported it. */
+  stoppedMs: number;
+  /** The scheduler created the replacement (createdAt). */
+  createdMs: number;
+  /** Its container started (startedAt). */
+  startedMs: number;
+  /** The benchmark saw it RUNNING. */
+  seenMs: number;
+}
+/** Where Wharf's scale-up time goes: the last of the tasks to reach each moment (ms after CreateService). */
+interface ScaleUpPhases {
+  /** The scheduler created the task (createdAt). */
+  createdMs: number;
+  /** The agent began it (pullStartedAt). */
+  begunMs: number;
+  /** Its container started (startedAt). */
+  startedMs: number;
+  /** The benchmark saw all RUNNING. */
+  seenMs: number;
+}
+type WharfSample = Sample & { phases: ReplacementPhases; scaleUpPhases: ScaleUpPhases };
+/** Containers of the engine-floor line carry this label, so cleanup finds them all. */
+const FLOOR_LABEL = 'wharf-bench.run';
 
 runBenchmark('services-vs-swarm', async (defer) => {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(REPLICAS) || REPLICAS < 1) {
@@ -56,7 +82,8 @@ runBenchmark('services-vs-swarm', async (defer) => {
   });
   defer(() => hosts.stop());
   const host = hosts.hosts[0]!;
-  const engine = new DockerEngine(host.dockerHost);
+  // As many connections as replicas: the engine-floor line starts them all at once, as the orchestrators do.
+  const engine = new DockerEngine(host.dockerHost, REPLICAS);
   defer(() => engine.close());
   const { ecs, cluster, clusterArn } = hosts.wharf;
 
@@ -65,29 +92,28 @@ runBenchmark('services-vs-swarm', async (defer) => {
   defer(() => host.docker(['swarm', 'leave', '--force']));
   const taskDefinition = await registerSleepTaskDefinition(ecs, `bench-swarm-${hosts.runId}`, STOP_GRACE_SECONDS);
 
-  const swarm = (name: string) => swarmRound(host, engine, name);
-  const wharf = (name: string) => wharfRound(ecs, cluster, clusterArn, taskDefinition, engine, name);
+  const swarmSamples: Sample[] = [];
+  const wharfSamples: WharfSample[] = [];
+  const floorSamples: Sample[] = [];
+  const sides = [
+    (name: string) => swarmRound(host, engine, name).then((s) => { swarmSamples.push(s); }),
+    (name: string) => wharfRound(ecs, cluster, clusterArn, taskDefinition, engine, name).then((s) => { wharfSamples.push(s); }),
+    (name: string) => engineFloorRound(engine, name).then((s) => { floorSamples.push(s); }),
+  ];
 
   progress('warm-up: one untimed round of each');
-  await swarm(`warmup-${hosts.runId}-swarm`);
-  await wharf(`warmup-${hosts.runId}-wharf`);
+  for (const side of sides) await side(`warmup-${hosts.runId}`);
+  for (const samples of [swarmSamples, wharfSamples, floorSamples]) samples.length = 0;
 
-  const swarmSamples: Sample[] = [];
-  const wharfSamples: Sample[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const name = `bench-${hosts.runId}-${round}`;
-    if (round % 2 === 0) {
-      swarmSamples.push(await swarm(name));
-      wharfSamples.push(await wharf(name));
-    } else {
-      wharfSamples.push(await wharf(name));
-      swarmSamples.push(await swarm(name));
-    }
-    const [s, w] = [swarmSamples.at(-1)!, wharfSamples.at(-1)!];
-    progress(`round ${round + 1}/${ROUNDS}: ${REPLICAS} running: swarm ${s.scaleUpMs.toFixed(0)} ms, wharf ${w.scaleUpMs.toFixed(0)} ms; `
-      + `replacement: swarm ${s.replaceMs.toFixed(0)} ms, wharf ${w.replaceMs.toFixed(0)} ms`);
+    for (let i = 0; i < sides.length; i++) await sides[(round + i) % sides.length]!(name);
+    const [s, w, f] = [swarmSamples.at(-1)!, wharfSamples.at(-1)!, floorSamples.at(-1)!];
+    progress(`round ${round + 1}/${ROUNDS}: ${REPLICAS} running: swarm ${s.scaleUpMs.toFixed(0)} ms, wharf ${w.scaleUpMs.toFixed(0)} ms, `
+      + `engine ${f.scaleUpMs.toFixed(0)} ms; replacement: swarm ${s.replaceMs.toFixed(0)} ms, wharf ${w.replaceMs.toFixed(0)} ms, `
+      + `engine ${f.replaceMs.toFixed(0)} ms`);
   }
-  report(swarmSamples, wharfSamples);
+  report(swarmSamples, wharfSamples, floorSamples);
 });
 
 /**
@@ -135,16 +161,10 @@ async function swarmRound(host: InstanceHost, engine: DockerEngine, name: string
  */
 async function wharfRound(
   ecs: ECSClient, cluster: string, clusterArn: string, taskDefinition: string, engine: DockerEngine, serviceName: string,
-): Promise<Sample> {
+): Promise<WharfSample> {
   const runningTasks = async (): Promise<string[]> => {
     const arns = (await ecs.send(new ListTasksCommand({ cluster, serviceName, desiredStatus: 'RUNNING' }))).taskArns ?? [];
-    if (arns.length === 0) return [];
-    const running: string[] = [];
-    for (let i = 0; i < arns.length; i += 100) {
-      const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
-      for (const t of tasks ?? []) if (t.lastStatus === 'RUNNING') running.push(t.taskArn!);
-    }
-    return running;
+    return (await describeTasks(ecs, cluster, arns)).filter((t) => t.lastStatus === 'RUNNING').map((t) => t.taskArn!);
   };
   const t0 = performance.now();
   await ecs.send(new CreateServiceCommand({ cluster, serviceName, taskDefinition, desiredCount: REPLICAS }));
@@ -155,17 +175,38 @@ async function wharfRound(
       return running.length >= REPLICAS;
     }, RUNNING_TIMEOUT_MS, POLL_INTERVAL_MS);
     const scaleUpMs = performance.now() - t0;
+    const createdAt = performance.timeOrigin + t0;
+    const started = (await describeTasks(ecs, cluster, running));
+    const last = (f: (t: Task) => Date | undefined) => Math.max(...started.map((t) => (f(t)?.getTime() ?? Number.NaN) - createdAt));
+    const scaleUpPhases: ScaleUpPhases = {
+      createdMs: last((t) => t.createdAt), begunMs: last((t) => t.pullStartedAt), startedMs: last((t) => t.startedAt), seenMs: scaleUpMs,
+    };
 
     const victim = running[0]!;
     const [container] = await engine.containers(`${LABELS.taskArn}=${victim}`);
     if (!container) throw new Error(`no running container for task ${victim}`);
     const t1 = performance.now();
     await engine.kill(container);
+    let after: string[] = [];
     await waitFor(`a replacement of task ${victim}`, async () => {
-      const now = await runningTasks();
-      return now.filter((arn) => arn !== victim).length >= REPLICAS;
+      after = await runningTasks();
+      return after.filter((arn) => arn !== victim).length >= REPLICAS;
     }, RUNNING_TIMEOUT_MS, POLL_INTERVAL_MS);
-    return { scaleUpMs, replaceMs: performance.now() - t1 };
+    const replaceMs = performance.now() - t1;
+
+    // The kill on the tasks' epoch clock, to place their timestamps after it.
+    const killedAt = performance.timeOrigin + t1;
+    const replacement = after.find((arn) => !running.includes(arn));
+    const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [victim, ...(replacement ? [replacement] : [])] }));
+    const task = (arn: string | undefined) => tasks?.find((t) => t.taskArn === arn);
+    const since = (d: Date | undefined) => (d ? d.getTime() - killedAt : Number.NaN);
+    const phases: ReplacementPhases = {
+      stoppedMs: since(task(victim)?.stoppedAt),
+      createdMs: since(task(replacement)?.createdAt),
+      startedMs: since(task(replacement)?.startedAt),
+      seenMs: replaceMs,
+    };
+    return { scaleUpMs, replaceMs, phases, scaleUpPhases };
   } finally {
     await ecs.send(new DeleteServiceCommand({ cluster, service: serviceName, force: true }));
     await waitFor(`the containers of service ${serviceName} to be removed`,
@@ -174,7 +215,34 @@ async function wharfRound(
   }
 }
 
-function report(swarm: Sample[], wharf: Sample[]): void {
+/** DescribeTasks of any number of tasks (100 per call, ECS's limit). */
+async function describeTasks(ecs: ECSClient, cluster: string, arns: readonly string[]): Promise<Task[]> {
+  const tasks: Task[] = [];
+  for (let i = 0; i < arns.length; i += 100) {
+    tasks.push(...((await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }))).tasks ?? []));
+  }
+  return tasks;
+}
+
+/**
+ * The engine's floor, no orchestrator: N concurrent Engine API create+start calls, timed until all
+ * answered; then one more create+start, the least a replacement costs. Untimed: removing them.
+ */
+async function engineFloorRound(engine: DockerEngine, name: string): Promise<Sample> {
+  const labels = { [FLOOR_LABEL]: name };
+  try {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: REPLICAS }, () => engine.createAndStart(TEST_IMAGE, SLEEP_COMMAND, labels)));
+    const scaleUpMs = performance.now() - t0;
+    const t1 = performance.now();
+    await engine.createAndStart(TEST_IMAGE, SLEEP_COMMAND, labels);
+    return { scaleUpMs, replaceMs: performance.now() - t1 };
+  } finally {
+    await Promise.all((await engine.containers(`${FLOOR_LABEL}=${name}`, true)).map((id) => engine.remove(id)));
+  }
+}
+
+function report(swarm: Sample[], wharf: WharfSample[], floor: Sample[]): void {
   const row = (label: string, values: number[]) => {
     const s = summarize(values);
     return [label, s.median, s.min, s.max];
@@ -182,12 +250,30 @@ function report(swarm: Sample[], wharf: Sample[]): void {
   printTable(`${REPLICAS} replicas on one engine, ${swarm.length} interleaved rounds (ms)`, ['figure', 'median', 'min', 'max'], [
     row(`Swarm: service create -> ${REPLICAS} running`, swarm.map((s) => s.scaleUpMs)),
     row(`Wharf: CreateService -> ${REPLICAS} RUNNING`, wharf.map((s) => s.scaleUpMs)),
+    row(`engine floor: ${REPLICAS} concurrent create+start`, floor.map((s) => s.scaleUpMs)),
     row('Swarm: docker kill -> replacement running', swarm.map((s) => s.replaceMs)),
     row('Wharf: docker kill -> replacement RUNNING', wharf.map((s) => s.replaceMs)),
+    row('engine floor: one create+start', floor.map((s) => s.replaceMs)),
   ], 0);
-  const ratio = (f: (s: Sample) => number) => median(wharf.map(f)) / median(swarm.map(f));
-  printTable('Ratios Wharf / Swarm (medians)', ['figure', 'measured', 'target'], [
-    [`${REPLICAS} replicas running`, formatRatio(ratio((s) => s.scaleUpMs)), `<= ${TARGET_RATIO.toFixed(2)}x`],
-    ['replacement after docker kill', formatRatio(ratio((s) => s.replaceMs)), `<= ${TARGET_RATIO.toFixed(2)}x`],
+  const ratio = (a: Sample[], b: Sample[], f: (s: Sample) => number) => formatRatio(median(a.map(f)) / median(b.map(f)));
+  const up = (s: Sample) => s.scaleUpMs;
+  const replace = (s: Sample) => s.replaceMs;
+  printTable('Ratios (medians)', ['figure', 'Wharf / Swarm', 'target', 'Wharf / floor', 'Swarm / floor'], [
+    [`${REPLICAS} replicas running`, ratio(wharf, swarm, up), `<= ${TARGET_RATIO.toFixed(2)}x`, ratio(wharf, floor, up), ratio(swarm, floor, up)],
+    ['replacement after docker kill', ratio(wharf, swarm, replace), `<= ${TARGET_RATIO.toFixed(2)}x`, ratio(wharf, floor, replace), ratio(swarm, floor, replace)],
   ]);
+  const upPhase = (f: (p: ScaleUpPhases) => number) => median(wharf.map((s) => f(s.scaleUpPhases)));
+  printTable(`Where Wharf's scale-up time goes (medians, ms after CreateService; the last of the ${REPLICAS} tasks to reach each moment)`, ['moment', 'median'], [
+    ['task created (service scheduler)', upPhase((p) => p.createdMs)],
+    ['agent begins it (pullStartedAt)', upPhase((p) => p.begunMs)],
+    ['its container started (startedAt)', upPhase((p) => p.startedMs)],
+    [`benchmark sees all ${REPLICAS} RUNNING`, upPhase((p) => p.seenMs)],
+  ], 0);
+  const phase = (f: (p: ReplacementPhases) => number) => median(wharf.map((s) => f(s.phases)));
+  printTable('Where Wharf\'s replacement time goes (medians, ms after the kill; the tasks\' own timestamps, 1 ms resolution)', ['moment', 'median'], [
+    ['killed task STOPPED on the server (agent saw the exit, reported)', phase((p) => p.stoppedMs)],
+    ['replacement task created (service scheduler)', phase((p) => p.createdMs)],
+    ['replacement container started (agent: create + start)', phase((p) => p.startedMs)],
+    ['benchmark sees it RUNNING (report + poll)', phase((p) => p.seenMs)],
+  ], 0);
 }

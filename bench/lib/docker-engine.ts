@@ -14,12 +14,16 @@ function socketPath(dockerHost = process.env['DOCKER_HOST']): string {
 const ENGINE_CALL_TIMEOUT_MS = 60_000;
 
 export class DockerEngine {
-  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #agent: http.Agent;
   readonly #socketPath: string;
 
-  /** `dockerHost`: `unix://<socket>` of the engine (default: DOCKER_HOST, else /var/run/docker.sock). */
-  constructor(dockerHost?: string) {
+  /**
+   * `dockerHost`: `unix://<socket>` of the engine (default: DOCKER_HOST, else /var/run/docker.sock).
+   * `connections`: how many calls may be in flight at once (default one, so calls are serial).
+   */
+  constructor(dockerHost?: string, connections = 1) {
     this.#socketPath = socketPath(dockerHost);
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
 
   /** POST /containers/create then /containers/{id}/start; resolves with the container id. */

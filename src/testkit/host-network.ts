@@ -71,14 +71,22 @@ export function claimRun(runId: string): string {
 
 /** A /24 in 10.64.0.0/10 that no address or route of the root namespace overlaps; answers `10.a.b`. */
 export async function chooseSubnet(): Promise<string> {
-  const taken = (await command('ip', ['-4', '-o', 'route', 'show', 'table', 'all']))
+  return pickSubnet(await command('ip', ['-4', '-o', 'route', 'show', 'table', 'all']), Math.random);
+}
+
+/**
+ * A /24 in 10.64.0.0/10 that overlaps none of the routes in `routes` (`ip -4 -o route show table
+ * all` output), drawn with `random`; answers `10.a.b`. Pure.
+ */
+export function pickSubnet(routes: string, random: () => number): string {
+  const taken = routes
     // `10.1.2.0/24 dev ...`, or with a route type first (`local 10.1.2.1 ...`); `default via` holds no prefix.
     .split('\n').map((line) => /^(?:[a-z]+\s+)?(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ network: ipv4ToInt(m[1]!), bits: Number(m[2] ?? 32) }));
   for (let attempt = 0; attempt < 1000; attempt++) {
-    const a = 64 + Math.floor(Math.random() * 64);
-    const b = Math.floor(Math.random() * 256);
+    const a = 64 + Math.floor(random() * 64);
+    const b = Math.floor(random() * 256);
     const candidate = ipv4ToInt(`10.${a}.${b}.0`);
     const clash = taken.some(({ network, bits }) => {
       const common = Math.min(bits, 24);
