@@ -20,7 +20,8 @@
  * whose run is not live is a leftover and `sweepStaleRuns()` removes it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -28,6 +29,8 @@ import { join } from 'node:path';
 export const HOSTS_DIR = '/var/lib/wharf-hosts';
 const NETNS_DIR = '/run/netns';
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Where containerd shims (v2) put their sockets, whatever containerd's own state directory is. */
+const SHIM_SOCKET_DIR = '/run/containerd/s';
 /** Every external command is bounded: a hung `ip` or `umount` fails the harness instead of the CI job. */
 const COMMAND_TIMEOUT_MS = 30_000;
 
@@ -275,6 +278,7 @@ export async function destroyRun(runId: string): Promise<void> {
   for (const link of await linksOfRun(runId)) await commandIfAny('ip', ['link', 'delete', link]);
   await step('firewall', () => removeFirewallRules(names.firewallComment));
   await step('cgroups', async () => removeCgroups(`wharf-${runId}-`));
+  await step('shim sockets', async () => removeShimSockets(names.runDir));
   await step('run directory', async () => {
     await rm(names.runDir, { recursive: true, force: true });
     await rm(`${names.runDir}.claim`, { recursive: true, force: true });
@@ -289,6 +293,25 @@ async function linksOfRun(runId: string): Promise<string[]> {
 async function listLinks(): Promise<string[]> {
   return (await command('ip', ['-o', 'link', 'show'])).split('\n')
     .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1]).filter((n): n is string => n !== undefined);
+}
+
+/**
+ * A killed containerd shim leaves its socket in the machine-wide `/run/containerd/s/`, named by
+ * containerd (1.5+) as sha256 of `<containerd address>/<namespace>/<container id>`. Removes those of
+ * the run's containers (each dockerd's `containers/` directory lists them; namespace `moby`).
+ */
+function removeShimSockets(runDir: string): void {
+  let hostDirs: string[];
+  try { hostDirs = readdirSync(runDir).filter((e) => /^h\d+$/.test(e)); } catch { return; }
+  for (const hostDir of hostDirs) {
+    const address = join(runDir, hostDir, 'exec', 'containerd', 'containerd.sock');
+    let ids: string[];
+    try { ids = readdirSync(join(runDir, hostDir, 'data', 'containers')); } catch { continue; }
+    for (const id of ids) {
+      const socket = join(SHIM_SOCKET_DIR, createHash('sha256').update(`${address}/moby/${id}`).digest('hex'));
+      rmSync(socket, { force: true });
+    }
+  }
 }
 
 /** Lazily unmounts every mount point at or below `dir`, deepest first (overlay2 layers, netns files, dockerd's bind mount of its data root). */

@@ -7,6 +7,7 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import {
@@ -113,15 +114,15 @@ it('the next start sweeps away what a crashed run left: processes, containers, n
   const child = spawn(process.execPath, ['--input-type=module', '-e', `
     import { startHosts } from ${JSON.stringify(new URL('../../src/testkit/instance-hosts.js', import.meta.url).href)};
     const h = await startHosts({ count: 1, startAgents: false });
-    await h.hosts[0].docker(['run', '-d', ${JSON.stringify(TEST_IMAGE)}, 'sleep', '3600']);
-    console.log(h.runId);
+    const id = await h.hosts[0].docker(['run', '-d', ${JSON.stringify(TEST_IMAGE)}, 'sleep', '3600']);
+    console.log(h.runId, id.trim());
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const runId = await new Promise<string>((resolve, reject) => {
+  const [runId, containerId] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /^([0-9a-f]{6})$/m.exec(out);
-      if (m) resolve(m[1]!);
+      const m = /^([0-9a-f]{6}) ([0-9a-f]{64})$/m.exec(out);
+      if (m) resolve([m[1]!, m[2]!]);
     });
     child.once('exit', (code) => reject(new Error(`harness child exited ${code} before starting`)));
   });
@@ -130,6 +131,10 @@ it('the next start sweeps away what a crashed run left: processes, containers, n
   const names = runNames(runId);
   assert.ok(existsSync(names.runDir), 'the crashed run left its directory');
   assert.ok(readdirSync('/run/netns').includes(names.netns(0)), 'and its namespace');
+  // containerd names a shim's socket by sha256 of its own address, namespace and container id.
+  const shimSocket = `/run/containerd/s/${createHash('sha256')
+    .update(`${names.runDir}/h0/exec/containerd/containerd.sock/moby/${containerId}`).digest('hex')}`;
+  assert.ok(existsSync(shimSocket), 'and its container\'s shim socket');
 
   assert.ok((await sweepStaleRuns()).includes(runId));
   assert.equal(existsSync(names.runDir), false);
@@ -137,6 +142,11 @@ it('the next start sweeps away what a crashed run left: processes, containers, n
   assert.doesNotMatch(await command('ip', ['-o', 'link', 'show']), new RegExp(`wh[bv]${runId}`));
   assert.deepEqual(commandLinesMentioning(names.runDir), [], 'no server, dockerd, containerd or shim of the run');
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(`${HOSTS_DIR}/${runId}`), 'nothing mounted');
+  assert.equal(existsSync(shimSocket), false, 'no shim socket left in /run/containerd/s');
+  // The container's cgroup (below the dockerd's cgroup parent) could only go once its processes had.
+  const cgroups = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}`)]
+    .map((root) => `${root}${names.cgroupParent(0)}`);
+  assert.deepEqual(cgroups.filter((c) => existsSync(c)), [], 'no cgroup of the run');
   // This run is live and was left alone.
   assert.ok(existsSync(runNames(h.runId).runDir));
   assert.equal((await describeInstance(h.hosts[0]!)).agentConnected, true);
