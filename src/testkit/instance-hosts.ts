@@ -129,8 +129,10 @@ export async function startHosts(options: StartHostsOptions): Promise<InstanceHo
   const hosts: Host[] = [];
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
-    await wharf?.stop();
+    // The run's pieces go even when stopping the server failed; then that failure is reported.
+    const serverFailure = await wharf?.stop().then(() => undefined, (err: unknown) => err);
     await destroyRun(runId);
+    if (serverFailure !== undefined) throw serverFailure;
   })());
 
   try {
