@@ -16,7 +16,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  compileClusterQuery, parseClusterQuery, place, type InstanceFacts, type Placement, type PlacementInstance, type PlacementRequest,
+  compileClusterQuery, parseClusterQuery, place, PlacementCluster, type InstanceFacts, type Placement, type PlacementInstance,
+  type PlacementRequest,
 } from '../src/scheduler/index.js';
 import { seededRng } from '../src/testkit/seeded-rng.js';
 import { formatRatio, printTable, progress, runBenchmark } from './lib/index.js';
@@ -79,7 +80,10 @@ function serviceRequest(service: number): PlacementRequest {
   };
 }
 
-/** What a commit does: the chosen instances are copied with the task taken, then written back. */
+/**
+ * What a commit does to a snapshot: the chosen instances are copied with the task taken, then
+ * written back (the fresh-snapshot mode's bookkeeping; the view mode uses PlacementCluster.apply).
+ */
 function commit(sim: Sim, index: Map<string, number>, request: PlacementRequest, placements: readonly Placement[]): void {
   for (const p of placements) {
     const i = index.get(p.containerInstanceArn)!;
@@ -99,21 +103,31 @@ function commit(sim: Sim, index: Map<string, number>, request: PlacementRequest,
   }
 }
 
+/**
+ * How the scheduler holds the cluster between requests: `view`, one PlacementCluster kept and
+ * told what each commit took (a service scheduler's in-memory view); `snapshot`, a fresh
+ * `place(instances, ...)` per request on the instance objects (RunTask reading the store each time).
+ */
+type Mode = 'view' | 'snapshot';
+
 interface Run { seconds: number; placeSeconds: number; placed: number; log: { service: number; placements: Placement[] }[] }
 
-function run(sim: Sim, tasks: number, rng: () => number): Run {
+function run(sim: Sim, tasks: number, rng: () => number, mode: Mode): Run {
   const index = new Map(sim.instances.map((inst, i) => [inst.containerInstanceArn, i]));
   const log: Run['log'] = [];
   let placed = 0;
   let placeSeconds = 0;
   const start = performance.now();
+  const view = mode === 'view' ? new PlacementCluster(sim.instances) : undefined;
   for (let service = 0; placed < tasks; service++) {
     const request = serviceRequest(service);
+    const want = Math.min(SERVICE_SIZE, tasks - placed);
     const t0 = performance.now();
-    const outcome = place(sim.instances, request, Math.min(SERVICE_SIZE, tasks - placed), rng);
+    const outcome = view ? view.place(request, want, rng) : place(sim.instances, request, want, rng);
     placeSeconds += (performance.now() - t0) / 1000;
     if (outcome.placements.length === 0) throw new Error(`service ${service} placed nothing: ${JSON.stringify(outcome.failures.slice(0, 3))}`);
-    commit(sim, index, request, outcome.placements);
+    if (view) view.apply(request, outcome.placements);
+    else commit(sim, index, request, outcome.placements);
     log.push({ service, placements: outcome.placements });
     placed += outcome.placements.length;
   }
@@ -158,32 +172,34 @@ function verify(sim: Sim, fresh: Sim, result: Run, tasks: number): string[] {
 runBenchmark('placement', async () => {
   // Warm-up, untimed: the same code paths on a small cluster, so the JIT has compiled them.
   progress('warm-up');
-  run(simulatedCluster(500, seededRng(7)), 5_000, seededRng(8));
+  for (const mode of ['view', 'snapshot'] as const) run(simulatedCluster(500, seededRng(7)), 5_000, seededRng(8), mode);
 
   const rows: Cell[][] = [];
   const checks: Cell[][] = [];
   for (const size of SIZES) {
-    progress(`${size.instances} instances, ${size.tasks} tasks`);
-    const sim = simulatedCluster(size.instances, seededRng(size.instances));
-    const fresh: Sim = { instances: [...sim.instances], registered: sim.registered };
-    const result = run(sim, size.tasks, seededRng(42));
-    const rate = result.placed / result.seconds;
-    const target = TARGETS[size.instances];
-    rows.push([
-      `${size.instances} instances / ${size.tasks} tasks`, result.placed, result.seconds * 1000, Math.round(rate),
-      Math.round(result.placed / result.placeSeconds), target === undefined ? 'n/a' : String(target),
-      target === undefined ? 'n/a' : formatRatio(rate / target),
-      ...REFERENCES.map((r) => formatRatio(rate / r.perSecond)),
-    ]);
-    const problems = verify(sim, fresh, result, size.tasks);
-    checks.push([`${size.instances} instances / ${size.tasks} tasks`, problems.length === 0 ? 'ok' : problems.slice(0, 5).join('; ')]);
+    for (const mode of ['view', 'snapshot'] as const) {
+      const label = `${size.instances} / ${size.tasks}, ${mode}`;
+      progress(label);
+      const sim = simulatedCluster(size.instances, seededRng(size.instances));
+      const fresh: Sim = { instances: [...sim.instances], registered: sim.registered };
+      const result = run(sim, size.tasks, seededRng(42), mode);
+      const rate = result.placed / result.seconds;
+      const target = TARGETS[size.instances];
+      rows.push([
+        label, result.placed, result.seconds * 1000, Math.round(rate), Math.round(result.placed / result.placeSeconds),
+        target === undefined ? 'n/a' : String(target), target === undefined ? 'n/a' : formatRatio(rate / target),
+        ...REFERENCES.map((r) => formatRatio(rate / r.perSecond)),
+      ]);
+      const problems = verify(sim, fresh, result, size.tasks);
+      checks.push([label, problems.length === 0 ? 'ok' : problems.slice(0, 5).join('; ')]);
+    }
   }
   printTable(
     'Placement, spread(attribute:ecs.availability-zone) then binpack(memory), memberOf, services of 10 (placements/s)',
-    ['size', 'placed', 'ms', 'placements/s', 'place() only/s', 'target/s', 'vs target', 'vs kube-scheduler 270/s', 'vs Nomad 3,750/s'],
+    ['instances / tasks, mode', 'placed', 'ms', 'placements/s', 'place() only/s', 'target/s', 'vs target', 'vs kube-scheduler 270/s', 'vs Nomad 3,750/s'],
     rows, 0,
   );
   printTable('Reference figures (quoted, not measured in this run)', ['reference', 'per second'],
     REFERENCES.map((r) => [r.name, r.perSecond]), 0);
-  printTable('Result checks', ['size', 'result'], checks);
+  printTable('Result checks', ['instances / tasks, mode', 'result'], checks);
 });

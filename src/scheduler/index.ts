@@ -1,10 +1,11 @@
 export {
-  place, placeRandom, refusal, take, DEFAULT_DYNAMIC_PORT_RANGE, MEMBER_OF_UNSATISFIED, DISTINCT_INSTANCE_UNSATISFIED, FAILURE_REASON_ORDER,
+  refusal, take, DEFAULT_DYNAMIC_PORT_RANGE, MEMBER_OF_UNSATISFIED, DISTINCT_INSTANCE_UNSATISFIED, FAILURE_REASON_ORDER,
 } from './placement.js';
 export type {
   InstanceCapacity, TaskDemand, PlacementResult, PlacementFailureReason, PlacementFailure, PlacementInstance, PlacementRequest,
   Placement, PlacementOutcome, PortRange,
 } from './placement.js';
+export { place, placeRandom, PlacementCluster } from './placement-cluster.js';
 export {
   validatePlacement, validateTaskDefinitionConstraints, defaultPlacementStrategy, MAX_PLACEMENT_STRATEGIES, MAX_PLACEMENT_CONSTRAINTS,
 } from './placement-rules.js';

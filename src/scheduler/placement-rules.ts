@@ -36,13 +36,12 @@ export interface PlacementRules {
   /** In order; `random` only ever last (it picks, so nothing after it could break a tie). */
   strategy: readonly StrategyRule[];
   distinctInstance: boolean;
-  /** Every memberOf expression, all of which must hold. */
-  memberOf: readonly { expression: string; matches: CompiledClusterQuery }[];
   /**
-   * Whether a memberOf expression asks about task:group or runningTasksCount, which change as
-   * tasks are placed: such an expression is evaluated again on the instance that took a task.
+   * Every memberOf expression, all of which must hold. `changesWithPlacements` when it asks about
+   * task:group or runningTasksCount, which placing a task changes: such an expression is evaluated
+   * again on the instance that took a task; the others only once per instance.
    */
-  memberOfChangesWithPlacements: boolean;
+  memberOf: readonly { expression: string; matches: CompiledClusterQuery; changesWithPlacements: boolean }[];
 }
 
 /** The strategy ECS uses when the request gives none. */
@@ -75,20 +74,18 @@ export function validatePlacement(strategy: readonly PlacementStrategy[], constr
   }
   let distinctInstance = false;
   const memberOf: PlacementRules['memberOf'][number][] = [];
-  let changes = false;
   for (const c of constraints) {
     if (c.type === 'distinctInstance') {
       if (c.expression !== undefined && c.expression !== null) throw new InvalidParameterException('distinctInstance expression should not be specified.');
       distinctInstance = true;
     } else if (c.type === 'memberOf') {
       const query = memberOfQuery(c.expression);
-      changes ||= asksAboutPlacedTasks(query);
-      memberOf.push({ expression: c.expression!, matches: compileClusterQuery(query) });
+      memberOf.push({ expression: c.expression!, matches: compileClusterQuery(query), changesWithPlacements: asksAboutPlacedTasks(query) });
     } else {
       throw new InvalidParameterException(`Invalid placement constraint type '${String(c.type)}'. Valid values are distinctInstance and memberOf.`);
     }
   }
-  return { strategy: rules, distinctInstance, memberOf, memberOfChangesWithPlacements: changes };
+  return { strategy: rules, distinctInstance, memberOf };
 }
 
 /**
