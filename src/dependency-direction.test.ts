@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   scheduler: ['model'],
   store: ['model'],
   domain: ['model', 'store', 'scheduler'],
-  controllers: ['model', 'domain'],
+  controllers: ['model', 'domain', 'scheduler'],
   api: ['model', 'domain', 'sigv4', 'controllers'],
   agent: ['model', 'sigv4'],
   cli: ['model', 'api', 'store', 'agent', 'sigv4'],

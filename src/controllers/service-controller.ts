@@ -11,8 +11,9 @@
  */
 import {
   keys, launchServiceTasks, newServiceEventId, readServiceState, stopServiceTask, writeServiceStatus,
-  type DomainContext, type Failure, type ServiceRecord,
+  type DomainContext, type ServiceRecord,
 } from '../domain/index.js';
+import { describeUnplaceable } from '../scheduler/index.js';
 import { newDeploymentId } from '../model/index.js';
 import { planService, withEvents, type ServicePlanOptions } from './service-plan.js';
 
@@ -123,12 +124,13 @@ export class ServiceController {
       const { tasks, failures } = await launchServiceTasks(ctx, {
         clusterName, serviceName: service.serviceName, deploymentId: start.deploymentId, taskDefinition: start.taskDefinition,
         count: start.count, ...(start.instanceArns ? { instanceArns: start.instanceArns } : {}),
+        placementStrategy: service.placementStrategy ?? [], placementConstraints: service.placementConstraints ?? [],
       }, this.#options.rng);
       if (tasks.length > 0) {
         events.push(`(service ${service.serviceName}) has started ${tasks.length} tasks: ${tasks.map((t) => `(task ${idOf(t.taskArn)})`).join(' ')}.`);
       }
       if (tasks.length < start.count) {
-        events.push(unplaceableEvent(service, failures));
+        events.push(describeUnplaceable(service.serviceName, failures));
         // Capacity may free up without any change to this service: look again shortly.
         this.#wakeAfter(serviceKey, 5_000);
       }
@@ -168,25 +170,6 @@ export class ServiceController {
       this.#options.ctx.log({ msg: 'service resync failed', error: String(err) });
     }
   }
-}
-
-/**
- * ECS's event when a task could not be placed, naming the closest instance's shortfall.
- */
-function unplaceableEvent(service: ServiceRecord, failures: readonly Failure[]): string {
-  const prefix = `(service ${service.serviceName}) was unable to place a task because no container instance met all of its requirements.`;
-  const closest = failures[0];
-  if (!closest) return `${prefix} Reason: No Container Instances were found in your cluster.`;
-  const id = idOf(closest.arn);
-  const shortfall: Record<string, string> = {
-    'RESOURCE:CPU': 'has insufficient CPU units available',
-    'RESOURCE:MEMORY': 'has insufficient memory available',
-    'RESOURCE:PORTS': 'is already using a port required by your task',
-    AGENT: 'encountered error "AGENT"',
-    INACTIVE: 'is not active',
-  };
-  return `${prefix} The closest matching container-instance ${id} ${shortfall[closest.reason] ?? `encountered error "${closest.reason}"`}. ` +
-    'For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.';
 }
 
 function idOf(arn: string): string {

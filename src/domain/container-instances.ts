@@ -8,13 +8,14 @@ import {
   AttributeLimitExceededException, ConflictError, InvalidParameterException, TargetNotFoundException,
   containerInstanceArn, newResourceId, resourceIdOf,
 } from '../model/index.js';
-import { ClusterQueryError, matches, parseClusterQuery, type ClusterQuery, type InstanceFacts } from '../scheduler/index.js';
+import { ClusterQueryError, matches, parseClusterQuery, type ClusterQuery } from '../scheduler/index.js';
 import { requireActiveCluster } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
 import type { ContainerInstanceRecord, TaskRecord } from './records.js';
 import { applyReservation, normalizeResources } from './resources.js';
+import { instanceFactsOf } from './instance-view.js';
 import { instanceKeyOf, tasksForInstance } from './tasks.js';
 import { validateTags } from './tags.js';
 import type { Entry } from '../store/index.js';
@@ -237,32 +238,6 @@ function parseFilter(filter: string): ClusterQuery {
     if (err instanceof ClusterQueryError) throw new InvalidParameterException(`Invalid filter expression '${filter}': ${err.message}.`);
     throw err;
   }
-}
-
-/**
- * What the cluster query language can ask of each instance of a cluster, with the running-task
- * counts and task groups read from one scan of the cluster's tasks.
- */
-export async function instanceFactsOf(ctx: DomainContext, clusterName: string): Promise<(i: ContainerInstanceRecord) => InstanceFacts> {
-  const byInstance = new Map<string, TaskRecord[]>();
-  for (const e of await ctx.store.list<TaskRecord>(keys.tasksOf(clusterName))) {
-    if (e.value.lastStatus === 'STOPPED') continue;
-    const list = byInstance.get(e.value.containerInstanceArn) ?? [];
-    list.push(e.value);
-    byInstance.set(e.value.containerInstanceArn, list);
-  }
-  return (i) => {
-    const tasks = byInstance.get(i.containerInstanceArn) ?? [];
-    return {
-      attributes: new Map((i.attributes ?? []).map((a) => [a.name!, a.value])),
-      agentConnected: i.agentConnected,
-      ...(i.versionInfo?.agentVersion !== undefined ? { agentVersion: i.versionInfo.agentVersion } : {}),
-      ec2InstanceId: i.ec2InstanceId,
-      ...(i.registeredAt !== undefined ? { registeredAtMs: i.registeredAt * 1000 } : {}),
-      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
-      taskGroups: new Set(tasks.flatMap((t) => (t.group ? [t.group] : []))),
-    };
-  };
 }
 
 function validateAttribute(a: Attribute): void {

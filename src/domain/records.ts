@@ -23,6 +23,11 @@ export type TaskRecord = Wire<Task> & {
   tags: Tag[];
   /** Resources the task holds on its instance until it is STOPPED (released exactly once). */
   reservation: Reservation;
+  /**
+   * The host ports placement gave the mappings without one (bridge, hostPort 0), in the order of
+   * resources.dynamicPortMappings; the agent binds exactly these.
+   */
+  dynamicHostPorts?: { tcp: number[]; udp: number[] };
 };
 
 export type ContainerInstanceRecord = Wire<ContainerInstance> & {
@@ -66,5 +71,5 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
   clientToken?: string;
 };
 
-/** What a task takes from its instance: CPU units, MiB, static host ports. */
+/** What a task takes from its instance: CPU units, MiB, host ports (static and the dynamic ones it was given). */
 export interface Reservation { cpu: number; memory: number; tcpPorts: number[]; udpPorts: number[] }

@@ -1,6 +1,6 @@
 /** ECS `Resource` lists (CPU, MEMORY, PORTS, PORTS_UDP) and the reservation arithmetic on them. */
 import type { Resource } from '@aws-sdk/client-ecs';
-import type { InstanceCapacity, TaskDemand } from '../scheduler/index.js';
+import type { InstanceCapacity, InstanceFacts, PlacementInstance, TaskDemand } from '../scheduler/index.js';
 import type { ContainerInstanceRecord, Reservation, TaskDefinitionRecord } from './records.js';
 import type { Wire } from './context.js';
 
@@ -60,15 +60,16 @@ export interface ContainerSizing { name: string; cpu?: number; memory?: number; 
  * when set, else the sum over containers (memoryReservation when set, else memory, as ECS
  * places); static host ports (bridge hostPort > 0, or containerPort in host mode).
  */
-export function reservationOf(definition: TaskDefinitionRecord, sizing: ContainerSizing[]): Reservation & TaskDemand {
+export function reservationOf(definition: TaskDefinitionRecord, sizing: ContainerSizing[]): TaskDemand {
   const tcpPorts: number[] = [];
   const udpPorts: number[] = [];
-  for (const c of definition.containerDefinitions ?? []) {
-    for (const p of c.portMappings ?? []) {
-      const hostPort = definition.networkMode === 'host' ? p.containerPort : p.hostPort;
-      if (!hostPort) continue;
-      (p.protocol === 'udp' ? udpPorts : tcpPorts).push(hostPort);
-    }
+  let dynamicTcpPorts = 0;
+  let dynamicUdpPorts = 0;
+  for (const p of portMappingsOf(definition)) {
+    const hostPort = definition.networkMode === 'host' ? p.containerPort : p.hostPort;
+    if (hostPort) (p.protocol === 'udp' ? udpPorts : tcpPorts).push(hostPort);
+    else if (p.protocol === 'udp') dynamicUdpPorts++;
+    else dynamicTcpPorts++;
   }
   const sum = (f: (s: ContainerSizing) => number) => sizing.reduce((a, s) => a + f(s), 0);
   return {
@@ -76,5 +77,32 @@ export function reservationOf(definition: TaskDefinitionRecord, sizing: Containe
     memory: definition.memory !== undefined ? Number(definition.memory) : sum((s) => s.memoryReservation ?? s.memory ?? 0),
     tcpPorts,
     udpPorts,
+    dynamicTcpPorts,
+    dynamicUdpPorts,
   };
+}
+
+/**
+ * The port mappings of `definition`, in the one order both placement and the agent's manifest use
+ * (containers, then mappings, as defined), so the n-th dynamic host port placement picked goes to
+ * the n-th mapping without a host port. `none` mode maps nothing.
+ */
+function portMappingsOf(definition: TaskDefinitionRecord) {
+  if (definition.networkMode === 'none') return [];
+  return (definition.containerDefinitions ?? []).flatMap((c) => (c.portMappings ?? []).filter((p) => p.containerPort !== undefined));
+}
+
+/** What a placed task holds on its instance: its demand, with the dynamic host ports it was given. */
+export function reservationFor(demand: TaskDemand, placement: { tcpHostPorts: number[]; udpHostPorts: number[] }): Reservation {
+  return {
+    cpu: demand.cpu,
+    memory: demand.memory,
+    tcpPorts: [...demand.tcpPorts, ...placement.tcpHostPorts],
+    udpPorts: [...demand.udpPorts, ...placement.udpHostPorts],
+  };
+}
+
+/** The instance as placement sees it: its capacity, what a memberOf can ask of it, its tasks per group. */
+export function placementInstanceOf(record: ContainerInstanceRecord, facts: InstanceFacts, tasksByGroup: ReadonlyMap<string, number>): PlacementInstance {
+  return { ...capacityOf(record), facts, tasksByGroup };
 }

@@ -7,21 +7,21 @@
  * controller writes observed state (counts, deployment rollout state, events) and launches and
  * stops the service's tasks. Every write carries the revision it read.
  */
-import type {
-  CreateServiceRequest, DeleteServiceRequest, DeploymentConfiguration, PlacementConstraint, PlacementStrategy, Service,
-  UpdateServiceRequest,
-} from '@aws-sdk/client-ecs';
+import type { CreateServiceRequest, DeleteServiceRequest, DeploymentConfiguration, PlacementStrategy, Service, UpdateServiceRequest } from '@aws-sdk/client-ecs';
 import {
   ClientException, ConflictError, InvalidParameterException, NamespaceNotFoundException, ServiceNotActiveException,
   ServiceNotFoundException, newDeploymentId, newUuid, parseArn, serviceArn,
 } from '../model/index.js';
-import { ClusterQueryError, matches, parseClusterQuery } from '../scheduler/index.js';
+import {
+  defaultPlacementStrategy, matches, parseClusterQuery, validatePlacement, type PlacementConstraint as PlacementConstraintRule,
+  type PlacementStrategy as PlacementStrategyRule,
+} from '../scheduler/index.js';
 import { requireActiveCluster, type ClusterRecord } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
 import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from './records.js';
-import { instanceFactsOf } from './container-instances.js';
+import { instanceFactsOf } from './instance-view.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 import { finishStopped, instanceKeyOf, taskKeyOf } from './tasks.js';
 import { validateTags } from './tags.js';
@@ -41,9 +41,10 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
   validateTags(input.tags);
   const definition = await activeDefinition(ctx, input.taskDefinition);
   const deploymentConfiguration = resolveDeploymentConfiguration(scheduling, input.deploymentConfiguration, undefined);
-  const placementStrategy = input.placementStrategy ?? (scheduling === 'REPLICA' ? DEFAULT_REPLICA_STRATEGY : []);
+  // The scheduler's defaults are ECS's own strategy types; the cast only narrows `type`.
+  const placementStrategy = input.placementStrategy ?? (scheduling === 'REPLICA' ? defaultPlacementStrategy('service') as PlacementStrategy[] : []);
   const placementConstraints = input.placementConstraints ?? [];
-  validatePlacement(scheduling, placementStrategy, placementConstraints);
+  validateServicePlacement(scheduling, placementStrategy, placementConstraints, definition);
   const desiredCount = scheduling === 'DAEMON' ? 0 : requireDesiredCount(input.desiredCount ?? 0);
   validateGracePeriod(input.healthCheckGracePeriodSeconds);
 
@@ -105,11 +106,11 @@ export async function updateService(ctx: DomainContext, input: UpdateServiceRequ
     const deploymentConfiguration = resolveDeploymentConfiguration(scheduling, input.deploymentConfiguration, current.deploymentConfiguration);
     const placementStrategy = input.placementStrategy ?? current.placementStrategy ?? [];
     const placementConstraints = input.placementConstraints ?? current.placementConstraints ?? [];
-    validatePlacement(scheduling, placementStrategy, placementConstraints);
+    const taskDefinition = definition?.taskDefinitionArn ?? current.taskDefinition;
+    validateServicePlacement(scheduling, placementStrategy, placementConstraints, definition ?? await resolveTaskDefinition(ctx, taskDefinition));
     const desiredCount = scheduling === 'DAEMON' ? current.desiredCount : input.desiredCount ?? current.desiredCount;
 
     const now = ctx.nowMs() / 1000;
-    const taskDefinition = definition?.taskDefinitionArn ?? current.taskDefinition;
     const redeploy = input.forceNewDeployment === true || taskDefinition !== current.taskDefinition ||
       input.placementStrategy !== undefined || input.placementConstraints !== undefined;
     let deployments = current.deployments.map((d, i) => (i === 0 ? { ...d, desiredCount, updatedAt: now } : d));
@@ -397,25 +398,18 @@ function resolveDeploymentConfiguration(
   };
 }
 
-/** ECS's default for a REPLICA service: spread across zones, then across instances. */
-const DEFAULT_REPLICA_STRATEGY: PlacementStrategy[] = [
-  { type: 'spread', field: 'attribute:ecs.availability-zone' },
-  { type: 'spread', field: 'instanceId' },
-];
-
-function validatePlacement(scheduling: string, strategy: PlacementStrategy[], constraints: PlacementConstraint[]): void {
+/**
+ * Refuses placement rules ECS would refuse, before anything is written: DAEMON services take no
+ * strategy; the rules themselves (with the task definition's constraints) go through the
+ * scheduler's validation, which names the rule at fault and, for memberOf, the position.
+ */
+function validateServicePlacement(
+  scheduling: string, strategy: readonly PlacementStrategyRule[], constraints: readonly PlacementConstraintRule[], definition: TaskDefinitionRecord,
+): void {
   if (scheduling === 'DAEMON' && strategy.length > 0) {
     throw new InvalidParameterException('Placement strategies are not supported with the DAEMON scheduling strategy.');
   }
-  for (const c of constraints) {
-    if (c.type !== 'memberOf' || !c.expression) continue;
-    try {
-      parseClusterQuery(c.expression);
-    } catch (err) {
-      if (err instanceof ClusterQueryError) throw new InvalidParameterException(`Invalid memberOf expression '${c.expression}': ${err.message}.`);
-      throw err;
-    }
-  }
+  validatePlacement(strategy, [...(definition.placementConstraints ?? []), ...constraints]);
 }
 
 /** A fresh event id, as ECS's event ids are UUIDs. */

@@ -12,13 +12,17 @@ import {
   type TaskStateReport, CONTAINER_STATUS_ORDER, TASK_STATUS_ORDER, containerArn, isForward, newResourceId, newUuid,
   parseArn, resourceIdOf, taskArn,
 } from '../model/index.js';
-import { placeRandom, refusal, take, type TaskDemand } from '../scheduler/index.js';
+import {
+  defaultPlacementStrategy, place, take, validatePlacement, type Placement, type PlacementConstraint, type PlacementFailure,
+  type PlacementInstance, type PlacementOutcome, type PlacementRequest, type PlacementStrategy, type TaskDemand,
+} from '../scheduler/index.js';
 import { requireActiveCluster, type ClusterRecord } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
 import type { ContainerInstanceRecord, Reservation, TaskDefinitionRecord, TaskRecord } from './records.js';
-import { applyReservation, capacityOf, reservationOf } from './resources.js';
+import { applyReservation, reservationFor, reservationOf } from './resources.js';
+import { placementViewOf } from './instance-view.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 import { validateTags } from './tags.js';
 import type { Entry, TxnOp } from '../store/index.js';
@@ -29,7 +33,10 @@ const MAX_RUN_COUNT = 10;
 export type Failure = { arn: string; reason: string; detail?: string };
 type LaunchInput = Pick<RunTaskRequest, 'taskDefinition' | 'overrides' | 'group' | 'startedBy' | 'tags' | 'launchType' | 'enableExecuteCommand'>;
 
-/** RunTask: places `count` tasks on the cluster's instances (random strategy) and records them. */
+/**
+ * RunTask: places `count` tasks with the request's placement strategy (random by default) and the
+ * task definition's and the request's constraints, then records them.
+ */
 export async function runTask(ctx: DomainContext, input: RunTaskRequest, rng: () => number = Math.random) {
   const cluster = await requireActiveCluster(ctx, input.cluster);
   const count = input.count ?? 1;
@@ -43,11 +50,13 @@ export async function runTask(ctx: DomainContext, input: RunTaskRequest, rng: ()
     if (earlier) return { ...(await describeTasks(ctx, { cluster: input.cluster, tasks: earlier.value.taskArns })), failures: earlier.value.failures };
   }
   const launch = await prepareLaunch(ctx, input);
+  const request = placementRequest(launch, input.placementStrategy ?? defaultPlacementStrategy('RunTask'), input.placementConstraints ?? []);
   for (let attempt = 0; ; attempt++) {
     const instances = (await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(cluster.value.clusterName)))
       .filter((e) => e.value.status !== 'INACTIVE');
     if (instances.length === 0) throw new InvalidParameterException('No Container Instances were found in your cluster.');
-    const result = placeRandom(instances.map((e) => capacityOf(e.value)), launch.demand, count, rng);
+    const view = await placementViewOf(ctx, cluster.value.clusterName);
+    const result = place(instances.map((e) => view(e.value)), request, count, rng);
     try {
       const tasks = await commitLaunch(ctx, cluster.value, launch, instances, result.placements, tokenKey, result.failures);
       return { tasks: tasks.map((t) => presentTask(t, false)), failures: result.failures };
@@ -57,27 +66,30 @@ export async function runTask(ctx: DomainContext, input: RunTaskRequest, rng: ()
   }
 }
 
-/** StartTask: starts one task on each named container instance, if it fits there. */
+/** StartTask: starts one task on each named container instance, if it fits there (no placement rules, as ECS). */
 export async function startTask(ctx: DomainContext, input: StartTaskRequest) {
   const cluster = await requireActiveCluster(ctx, input.cluster);
   const refs = input.containerInstances ?? [];
   if (refs.length === 0 || refs.length > 10) throw new InvalidParameterException('containerInstances must name 1 to 10 container instances.');
   const launch = await prepareLaunch(ctx, input);
+  const request = placementRequest(launch, [], []);
   for (let attempt = 0; ; attempt++) {
     const failures: Failure[] = [];
     const instances: Entry<ContainerInstanceRecord>[] = [];
-    const placements: string[] = [];
-    const pool = new Map<string, ReturnType<typeof capacityOf>>();
+    const placements: Placement[] = [];
+    const pool = new Map<string, PlacementInstance>();
+    const view = await placementViewOf(ctx, cluster.value.clusterName);
     for (const ref of refs) {
       const id = resourceIdOf(ref, 'container-instance');
       const entry = id ? await ctx.store.get<ContainerInstanceRecord>(keys.containerInstance(cluster.value.clusterName, id)) : undefined;
       if (!entry) { failures.push({ arn: ref, reason: 'MISSING' }); continue; }
       if (!instances.some((i) => i.key === entry.key)) instances.push(entry);
-      const capacity = pool.get(entry.key) ?? capacityOf(entry.value);
-      const why = refusal(capacity, launch.demand);
-      if (why) { failures.push({ arn: entry.value.containerInstanceArn, reason: why }); continue; }
-      pool.set(entry.key, take(capacity, launch.demand));
-      placements.push(entry.value.containerInstanceArn);
+      const instance = pool.get(entry.key) ?? view(entry.value);
+      const result = place([instance], request, 1, Math.random);
+      const placed = result.placements[0];
+      if (!placed) { failures.push(...result.failures); continue; }
+      pool.set(entry.key, { ...instance, ...take(instance, launch.demand, placed) });
+      placements.push(placed);
     }
     try {
       const tasks = await commitLaunch(ctx, cluster.value, launch, instances, placements, undefined, failures);
@@ -90,26 +102,40 @@ export async function startTask(ctx: DomainContext, input: StartTaskRequest) {
 
 /**
  * Places and records up to `count` tasks of a service deployment: group `service:<name>`,
- * startedBy the deployment id, as ECS tags service tasks. `instanceArns` limits placement to those
- * instances (a DAEMON service's targets). Answers the tasks placed and, when fewer than asked
- * could be placed, why each instance refused.
+ * startedBy the deployment id, as ECS tags service tasks. `instanceArns` places one task on each
+ * of those instances instead (a DAEMON service's targets). Answers the tasks placed and, when
+ * fewer than asked could be placed, why each instance refused.
  */
 export async function launchServiceTasks(
   ctx: DomainContext,
-  input: { clusterName: string; serviceName: string; deploymentId: string; taskDefinition: string; count: number; instanceArns?: readonly string[] },
+  input: {
+    clusterName: string; serviceName: string; deploymentId: string; taskDefinition: string; count: number; instanceArns?: readonly string[];
+    placementStrategy: readonly PlacementStrategy[]; placementConstraints: readonly PlacementConstraint[];
+  },
   rng: () => number = Math.random,
-): Promise<{ tasks: TaskRecord[]; failures: Failure[] }> {
+): Promise<{ tasks: TaskRecord[]; failures: PlacementFailure[] }> {
   const cluster = await requireActiveCluster(ctx, input.clusterName);
   const launch = await prepareLaunch(ctx, { taskDefinition: input.taskDefinition, group: `service:${input.serviceName}`, startedBy: input.deploymentId });
   launch.serviceName = input.serviceName;
-  const only = input.instanceArns ? new Set(input.instanceArns) : undefined;
+  const request = placementRequest(launch, input.instanceArns ? [] : input.placementStrategy, input.placementConstraints);
   for (let attempt = 0; ; attempt++) {
     const instances = (await ctx.store.list<ContainerInstanceRecord>(keys.containerInstancesOf(cluster.value.clusterName)))
-      .filter((e) => e.value.status !== 'INACTIVE' && (!only || only.has(e.value.containerInstanceArn)));
-    if (instances.length === 0) return { tasks: [], failures: [] };
-    const result = only
-      ? placeOnEach(instances, launch.demand)
-      : placeRandom(instances.map((e) => capacityOf(e.value)), launch.demand, input.count, rng);
+      .filter((e) => e.value.status !== 'INACTIVE');
+    const view = await placementViewOf(ctx, cluster.value.clusterName);
+    let result: PlacementOutcome;
+    if (input.instanceArns) {
+      // DAEMON: each target on its own, so one that cannot take the task does not stop the others.
+      result = { placements: [], failures: [] };
+      for (const arn of input.instanceArns) {
+        const entry = instances.find((e) => e.value.containerInstanceArn === arn);
+        if (!entry) continue;
+        const one = place([view(entry.value)], request, 1, rng);
+        result.placements.push(...one.placements);
+        result.failures.push(...one.failures);
+      }
+    } else {
+      result = place(instances.map((e) => view(e.value)), request, input.count, rng);
+    }
     try {
       return { tasks: await commitLaunch(ctx, cluster.value, launch, instances, result.placements, undefined, result.failures), failures: result.failures };
     } catch (err) {
@@ -118,22 +144,20 @@ export async function launchServiceTasks(
   }
 }
 
-/** One task on each of `instances` that can take it; the others say why not. */
-function placeOnEach(instances: Entry<ContainerInstanceRecord>[], demand: TaskDemand): { placements: string[]; failures: Failure[] } {
-  const placements: string[] = [];
-  const failures: Failure[] = [];
-  for (const e of instances) {
-    const why = refusal(capacityOf(e.value), demand);
-    if (why) failures.push({ arn: e.value.containerInstanceArn, reason: why });
-    else placements.push(e.value.containerInstanceArn);
-  }
-  return { placements, failures };
+/**
+ * What placement needs of a launch. The task definition's constraints join the request's; both
+ * are validated here, before anything is written.
+ */
+function placementRequest(launch: Launch, strategy: readonly PlacementStrategy[], constraints: readonly PlacementConstraint[]): PlacementRequest {
+  const all = [...(launch.definition.placementConstraints ?? []), ...constraints];
+  validatePlacement(strategy, all);
+  return { demand: launch.demand, group: launch.group, strategy, constraints: all };
 }
 
 interface Launch {
   definition: TaskDefinitionRecord;
   overrides: Wire<TaskOverride>;
-  demand: TaskDemand & Reservation;
+  demand: TaskDemand;
   group: string;
   /** Set when a service launches the task: the task joins the service's task index. */
   serviceName?: string;
@@ -182,18 +206,20 @@ async function prepareLaunch(ctx: DomainContext, input: LaunchInput): Promise<La
 /** Writes the new tasks and the instances' reduced resources in one transaction (CAS on each instance). */
 async function commitLaunch(
   ctx: DomainContext, cluster: ClusterRecord, launch: Launch, instances: Entry<ContainerInstanceRecord>[],
-  placements: string[], tokenKey: string | undefined, failures: Failure[],
+  placements: readonly Placement[], tokenKey: string | undefined, failures: readonly Failure[],
 ): Promise<TaskRecord[]> {
   const now = ctx.nowMs() / 1000;
-  const byArn = new Map(instances.map((e) => [e.value.containerInstanceArn, { entry: e, record: { ...e.value } }]));
-  const tasks: TaskRecord[] = placements.map((instanceArn) => {
-    const slot = byArn.get(instanceArn)!;
-    slot.record.remainingResources = applyReservation(slot.record.remainingResources, launch.demand, 1);
-    return newTaskRecord(ctx, cluster, launch, slot.record, now);
+  const byArn = new Map(instances.map((e) => [e.value.containerInstanceArn, { entry: e, record: { ...e.value }, taken: false }]));
+  const tasks: TaskRecord[] = placements.map((placement) => {
+    const slot = byArn.get(placement.containerInstanceArn)!;
+    const reservation = reservationFor(launch.demand, placement);
+    slot.record.remainingResources = applyReservation(slot.record.remainingResources, reservation, 1);
+    slot.taken = true;
+    return newTaskRecord(ctx, cluster, launch, slot.record, now, reservation, placement);
   });
   const ops = [
     ...[...byArn.values()]
-      .filter((s) => placements.includes(s.record.containerInstanceArn))
+      .filter((s) => s.taken)
       .map((s) => ({ op: 'put' as const, key: s.entry.key, value: s.record, expectedModRevision: s.entry.modRevision })),
     ...tasks.flatMap((t) => taskIndexPuts(t, launch.serviceName)),
     ...tasks.map((t) => ({ op: 'put' as const, key: taskKeyOf(t.taskArn)!, value: t, expectedModRevision: 0 })),
@@ -204,7 +230,10 @@ async function commitLaunch(
   return tasks;
 }
 
-function newTaskRecord(ctx: DomainContext, cluster: ClusterRecord, launch: Launch, instance: ContainerInstanceRecord, now: number): TaskRecord {
+function newTaskRecord(
+  ctx: DomainContext, cluster: ClusterRecord, launch: Launch, instance: ContainerInstanceRecord, now: number,
+  reservation: Reservation, placement: Placement,
+): TaskRecord {
   const id = newResourceId();
   const arn = taskArn(ctx.scope, cluster.clusterName, id);
   const d = launch.definition;
@@ -250,7 +279,10 @@ function newTaskRecord(ctx: DomainContext, cluster: ClusterRecord, launch: Launc
     taskArn: arn,
     taskDefinitionArn: d.taskDefinitionArn,
     version: 1,
-    reservation: { cpu: launch.demand.cpu, memory: launch.demand.memory, tcpPorts: [...launch.demand.tcpPorts], udpPorts: [...launch.demand.udpPorts] },
+    reservation,
+    ...(placement.tcpHostPorts.length + placement.udpHostPorts.length > 0
+      ? { dynamicHostPorts: { tcp: placement.tcpHostPorts, udp: placement.udpHostPorts } }
+      : {}),
   };
 }
 
@@ -467,7 +499,16 @@ export async function agentTaskOf(ctx: DomainContext, task: TaskRecord, definiti
     definition = await resolveTaskDefinition(ctx, task.taskDefinitionArn);
     definitions.set(task.taskDefinitionArn, definition);
   }
+  // Mappings without a host port take the ports placement gave them, in definition order (the
+  // order resources.reservationOf counted them in).
+  const dynamic = { tcp: [...(task.dynamicHostPorts?.tcp ?? [])], udp: [...(task.dynamicHostPorts?.udp ?? [])] };
+  const bridge = (definition.networkMode ?? 'bridge') === 'bridge';
   const containers: AgentContainer[] = (definition.containerDefinitions ?? []).map((c) => {
+    const portMappings = bridge && c.portMappings
+      ? c.portMappings.map((p) => (p.containerPort !== undefined && !p.hostPort
+        ? { ...p, hostPort: (p.protocol === 'udp' ? dynamic.udp : dynamic.tcp).shift() ?? 0 }
+        : p))
+      : c.portMappings;
     const o: Wire<ContainerOverride> | undefined = task.overrides?.containerOverrides?.find((x) => x.name === c.name);
     const stored = task.containers?.find((x) => x.name === c.name);
     const environment = [...(c.environment ?? [])];
@@ -481,6 +522,7 @@ export async function agentTaskOf(ctx: DomainContext, task: TaskRecord, definiti
       image: c.image!,
       containerArn: stored?.containerArn ?? '',
       environment,
+      ...(portMappings ? { portMappings } : {}),
       ...(o?.command ? { command: o.command } : {}),
       ...(o?.cpu !== undefined ? { cpu: o.cpu } : {}),
       ...(o?.memory !== undefined ? { memory: o.memory } : {}),
@@ -505,7 +547,7 @@ export async function agentTaskOf(ctx: DomainContext, task: TaskRecord, definiti
 
 /** A task as answered: without Wharf's bookkeeping, and with tags only when asked for. */
 export function presentTask(task: TaskRecord, withTags: boolean): Wire<Task> {
-  const { reservation: _r, tags, ...out } = task;
+  const { reservation: _r, dynamicHostPorts: _d, tags, ...out } = task;
   return withTags ? { ...out, tags } : out;
 }
 

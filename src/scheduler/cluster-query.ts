@@ -174,64 +174,96 @@ export function parseClusterQuery(text: string): ClusterQuery {
   return query;
 }
 
+/** A query turned into a predicate: regular expressions and dates are parsed once, not per instance. */
+export type CompiledClusterQuery = (instance: InstanceFacts) => boolean;
+
+const compiled = new WeakMap<ClusterQuery, CompiledClusterQuery>();
+
 /** Whether `instance` satisfies `query`. */
 export function matches(query: ClusterQuery, instance: InstanceFacts): boolean {
+  let predicate = compiled.get(query);
+  if (!predicate) { predicate = compileClusterQuery(query); compiled.set(query, predicate); }
+  return predicate(instance);
+}
+
+/**
+ * `query` as a predicate over one instance's facts; the same answers as `matches`, for callers that
+ * evaluate one query against many instances (placement).
+ */
+export function compileClusterQuery(query: ClusterQuery): CompiledClusterQuery {
   switch (query.kind) {
-    case 'and': return matches(query.left, instance) && matches(query.right, instance);
-    case 'or': return matches(query.left, instance) || matches(query.right, instance);
-    case 'not': return !matches(query.operand, instance);
+    case 'and': { const l = compileClusterQuery(query.left); const r = compileClusterQuery(query.right); return (i) => l(i) && r(i); }
+    case 'or': { const l = compileClusterQuery(query.left); const r = compileClusterQuery(query.right); return (i) => l(i) || r(i); }
+    case 'not': { const o = compileClusterQuery(query.operand); return (i) => !o(i); }
     case 'exists': {
-      const present = query.subject === 'task:group' ? instance.taskGroups.size > 0 : valuesOf(query.subject, instance).length > 0;
-      return present !== query.negated;
+      const { negated } = query;
+      if (query.subject === 'task:group') return (i) => (i.taskGroups.size > 0) !== negated;
+      const value = valueOf(query.subject);
+      return (i) => (value(i) !== undefined) !== negated;
     }
     case 'in': {
-      const found = valuesOf(query.subject, instance).some((v) => query.values.includes(v));
-      return found !== query.negated;
+      const { negated } = query;
+      const wanted = new Set(query.values);
+      if (query.subject === 'task:group') {
+        return (i) => { for (const g of i.taskGroups) if (wanted.has(g)) return !negated; return negated; };
+      }
+      const value = valueOf(query.subject);
+      return (i) => { const v = value(i); return (v !== undefined && wanted.has(v)) !== negated; };
     }
     case 'compare': {
-      const values = valuesOf(query.subject, instance);
-      // task:group holds a set: `==` asks whether any task has the group, `!=` whether none has.
-      if (query.op === '!=' || query.op === '!~') {
-        const positive = { ...query, op: query.op === '!=' ? '==' as const : '=~' as const };
-        return values.length > 0 && !matches(positive, instance);
+      // `!=` and `!~` hold when the subject has a value and the positive comparison fails: for
+      // task:group (a set) that means no task has the group.
+      const negative = query.op === '!=' || query.op === '!~';
+      const test = comparator(query.subject, negative ? (query.op === '!=' ? '==' : '=~') : query.op, query.value);
+      if (query.subject === 'task:group') {
+        const any = query.op === '==' || query.op === '!='
+          ? (i: InstanceFacts) => i.taskGroups.has(query.value)
+          : (i: InstanceFacts) => { for (const g of i.taskGroups) if (test(g)) return true; return false; };
+        return negative ? (i) => i.taskGroups.size > 0 && !any(i) : any;
       }
-      return values.some((v) => compare(query.subject, v, query.op, query.value));
+      const value = valueOf(query.subject);
+      return negative
+        ? (i) => { const v = value(i); return v !== undefined && !test(v); }
+        : (i) => { const v = value(i); return v !== undefined && test(v); };
     }
   }
 }
 
-function valuesOf(subject: string, i: InstanceFacts): string[] {
+/** The one value a (non task:group) subject has on an instance, or undefined when it has none. */
+function valueOf(subject: string): (i: InstanceFacts) => string | undefined {
   switch (subject) {
-    case 'agentconnected': return [String(i.agentConnected)];
-    case 'agentversion': return i.agentVersion === undefined ? [] : [i.agentVersion];
-    case 'ec2instanceid': return i.ec2InstanceId === undefined ? [] : [i.ec2InstanceId];
-    case 'registeredat': return i.registeredAtMs === undefined ? [] : [String(i.registeredAtMs)];
-    case 'runningtaskscount': return [String(i.runningTasksCount)];
-    case 'task:group': return [...i.taskGroups];
+    case 'agentconnected': return (i) => String(i.agentConnected);
+    case 'agentversion': return (i) => i.agentVersion;
+    case 'ec2instanceid': return (i) => i.ec2InstanceId;
+    case 'registeredat': return (i) => (i.registeredAtMs === undefined ? undefined : String(i.registeredAtMs));
+    case 'runningtaskscount': return (i) => String(i.runningTasksCount);
     default: {
+      // An attribute registered without a value exists, with the empty string as its value.
       const name = subject.slice('attribute:'.length);
-      if (!i.attributes.has(name)) return [];
-      return [i.attributes.get(name) ?? ''];
+      return (i) => { const v = i.attributes.get(name); return v !== undefined ? v : i.attributes.has(name) ? '' : undefined; };
     }
   }
 }
 
-function compare(subject: string, actual: string, op: Comparison, expected: string): boolean {
-  if (op === '=~') return new RegExp(`^(?:${expected})$`).test(actual);
-  let order: number;
-  if (subject === 'registeredat') order = Math.sign(Number(actual) - parseDate(expected));
-  else if (subject === 'agentversion') order = compareVersions(actual, expected);
-  else if (isNumber(actual) && isNumber(expected)) order = Math.sign(Number(actual) - Number(expected));
-  else order = actual === expected ? 0 : actual < expected ? -1 : 1;
+/** `actual <op> expected` for values of `subject`, with `expected` parsed once. */
+function comparator(subject: string, op: Comparison, expected: string): (actual: string) => boolean {
+  if (op === '=~') { const re = new RegExp(`^(?:${expected})$`); return (actual) => re.test(actual); }
+  let order: (actual: string) => number;
+  if (subject === 'registeredat') { const at = parseDate(expected); order = (a) => Math.sign(Number(a) - at); }
+  else if (subject === 'agentversion') order = (a) => compareVersions(a, expected);
+  else if (isNumber(expected)) { const n = Number(expected); order = (a) => (isNumber(a) ? Math.sign(Number(a) - n) : compareStrings(a, expected)); }
+  else order = (a) => compareStrings(a, expected);
   switch (op) {
-    case '==': return order === 0;
-    case '>': return order > 0;
-    case '>=': return order >= 0;
-    case '<': return order < 0;
-    case '<=': return order <= 0;
-    default: return false;
+    case '==': return subject === 'registeredat' || subject === 'agentversion' || isNumber(expected) ? (a) => order(a) === 0 : (a) => a === expected;
+    case '>': return (a) => order(a) > 0;
+    case '>=': return (a) => order(a) >= 0;
+    case '<': return (a) => order(a) < 0;
+    case '<=': return (a) => order(a) <= 0;
+    default: return () => false;
   }
 }
+
+const compareStrings = (a: string, b: string) => (a === b ? 0 : a < b ? -1 : 1);
 
 const isNumber = (s: string) => /^-?\d+(\.\d+)?$/.test(s);
 

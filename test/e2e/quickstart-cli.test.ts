@@ -1,7 +1,8 @@
 /**
  * The README quickstart, driven by the real AWS CLI against real processes and Docker Engine:
  * create a cluster, register a task definition, run a task, watch PENDING -> RUNNING, reach its
- * port, stop it, see it STOPPED with its exit code and stoppedReason.
+ * port, stop it, see it STOPPED with its exit code and stoppedReason; then a service of two
+ * copies, `aws ecs wait services-stable`, a new revision rolled out, and the service deleted.
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,8 @@ async function aws(...args: string[]): Promise<any> {
 
 before(async () => {
   await ensureTestImage();
-  w = await startWharf();
+  // A 1 s task warm-up instead of ECS's 40 s keeps the rollout below at test speed.
+  w = await startWharf({ serverArgs: ['--task-ready-delay-seconds', '1'] });
   await w.startAgent();
   await waitForConnectedInstances(w.ecs, w.cluster);
 });
@@ -81,4 +83,33 @@ it('answers CLI errors in ECS form', async () => {
     /ClusterNotFoundException/.test(e.stderr ?? '') && /Cluster not found/.test(e.stderr ?? ''));
   await assert.rejects(aws('describe-task-definition', '--task-definition', 'never-registered'), (e: Error & { stderr?: string }) =>
     /ClientException/.test(e.stderr ?? ''));
+});
+
+it('keeps a service running with the AWS CLI, rolls out a new revision and deletes it', async () => {
+  const definition = (reply: string) => JSON.stringify({
+    family: 'quickstart-svc',
+    containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, stopTimeout: 1, command: ['sh', '-c', `echo ${reply}; exec sleep 3600`] }],
+  });
+  await aws('register-task-definition', '--cli-input-json', definition('one'));
+  await aws('register-task-definition', '--cli-input-json', definition('two'));
+  const created = await aws('create-service', '--cluster', w.cluster, '--service-name', 'hello', '--task-definition', 'quickstart-svc:1',
+    '--desired-count', '2');
+  assert.equal(created.service.status, 'ACTIVE');
+  await aws('wait', 'services-stable', '--cluster', w.cluster, '--services', 'hello');
+  let svc = (await aws('describe-services', '--cluster', w.cluster, '--services', 'hello')).services[0];
+  assert.equal(svc.runningCount, 2);
+  assert.equal(svc.deployments.length, 1);
+  assert.ok(svc.events.some((e: { message: string }) => e.message === '(service hello) has reached a steady state.'));
+
+  await aws('update-service', '--cluster', w.cluster, '--service', 'hello', '--task-definition', 'quickstart-svc:2');
+  await aws('wait', 'services-stable', '--cluster', w.cluster, '--services', 'hello');
+  svc = (await aws('describe-services', '--cluster', w.cluster, '--services', 'hello')).services[0];
+  assert.match(svc.taskDefinition, /quickstart-svc:2$/);
+  const tasks = await aws('list-tasks', '--cluster', w.cluster, '--service-name', 'hello');
+  const described = await aws('describe-tasks', '--cluster', w.cluster, '--tasks', ...tasks.taskArns);
+  assert.ok(described.tasks.every((t: { taskDefinitionArn: string; group: string }) => t.taskDefinitionArn.endsWith('quickstart-svc:2') && t.group === 'service:hello'));
+
+  await aws('delete-service', '--cluster', w.cluster, '--service', 'hello', '--force');
+  await aws('wait', 'services-inactive', '--cluster', w.cluster, '--services', 'hello');
+  assert.deepEqual((await aws('list-services', '--cluster', w.cluster)).serviceArns, []);
 });

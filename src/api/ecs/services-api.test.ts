@@ -299,7 +299,8 @@ describe('services', () => {
       await rejects(ecs.send(new CreateServiceCommand({
         cluster: name, serviceName: 'bad', taskDefinition: 'web:1', desiredCount: 1, placementStrategy: [{ type: 'binpack', field: 'disk' }],
       })), 'InvalidParameterException', /binpack/);
-      assert.equal((await describe1(name, 'bad')).status, undefined);
+      const out = await ecs.send(new DescribeServicesCommand({ cluster: name, services: ['bad'] }));
+      assert.deepEqual(out.failures?.map((f) => f.reason), ['MISSING']);
     });
     it('an unknown service, and a service that already exists', async () => {
       await rejects(ecs.send(new UpdateServiceCommand({ cluster: name, service: 'ghost', desiredCount: 1 })), 'ServiceNotFoundException', /Service not found/);

@@ -1,0 +1,14 @@
+/**
+ * A seeded random number generator (mulberry32) for tests and benchmarks of code that takes an
+ * `rng`: the same seed gives the same sequence, so a placement is reproducible. Not for secrets.
+ */
+export function seededRng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
