@@ -21,7 +21,7 @@ import { LABELS } from '../src/model/index.js';
 import { startHosts, type InstanceHost } from '../src/testkit/instance-hosts.js';
 import { TEST_IMAGE } from '../src/testkit/test-image.js';
 import {
-  DockerEngine, SLEEP_COMMAND, formatRatio, median, printTable, progress, registerSleepTaskDefinition, runBenchmark, sleep,
+  BENCH_LABEL, DockerEngine, SLEEP_COMMAND, formatRatio, median, printTable, progress, registerSleepTaskDefinition, runBenchmark, sleep,
   summarize, waitFor,
 } from './lib/index.js';
 
@@ -63,8 +63,7 @@ interface ScaleUpPhases {
   seenMs: number;
 }
 type WharfSample = Sample & { phases: ReplacementPhases; scaleUpPhases: ScaleUpPhases };
-/** Containers of the engine-floor line carry this label, so cleanup finds them all. */
-const FLOOR_LABEL = 'wharf-bench.run';
+
 
 runBenchmark('services-vs-swarm', async (defer) => {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(REPLICAS) || REPLICAS < 1) {
@@ -229,7 +228,7 @@ async function describeTasks(ecs: ECSClient, cluster: string, arns: readonly str
  * answered; then one more create+start, the least a replacement costs. Untimed: removing them.
  */
 async function engineFloorRound(engine: DockerEngine, name: string): Promise<Sample> {
-  const labels = { [FLOOR_LABEL]: name };
+  const labels = { [BENCH_LABEL]: name };
   try {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: REPLICAS }, () => engine.createAndStart(TEST_IMAGE, SLEEP_COMMAND, labels)));
@@ -238,7 +237,7 @@ async function engineFloorRound(engine: DockerEngine, name: string): Promise<Sam
     await engine.createAndStart(TEST_IMAGE, SLEEP_COMMAND, labels);
     return { scaleUpMs, replaceMs: performance.now() - t1 };
   } finally {
-    await Promise.all((await engine.containers(`${FLOOR_LABEL}=${name}`, true)).map((id) => engine.remove(id)));
+    await Promise.all((await engine.containers(`${BENCH_LABEL}=${name}`, true)).map((id) => engine.remove(id)));
   }
 }
 

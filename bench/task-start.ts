@@ -16,7 +16,7 @@ import { DescribeTasksCommand, RunTaskCommand, StopTaskCommand, type ECSClient, 
 import { ensureTestImage, TEST_IMAGE } from '../src/testkit/test-image.js';
 import { startWharf } from '../src/testkit/wharf-processes.js';
 import {
-  DockerEngine, SLEEP_COMMAND, formatRatio, median, printTable, progress, registerSleepTaskDefinition, runBenchmark, sleep,
+  BENCH_LABEL, DockerEngine, SLEEP_COMMAND, formatRatio, median, printTable, progress, registerSleepTaskDefinition, runBenchmark, sleep,
   summarize, waitForConnectedAgent, waitForTaskStatus,
 } from './lib/index.js';
 
@@ -30,8 +30,6 @@ const POLL_INTERVAL_MS = 5;
 const STOP_TIMEOUT_SECONDS = 1;
 const START_TIMEOUT_MS = 60_000;
 const STOP_WAIT_TIMEOUT_MS = 60_000;
-/** Containers started by the docker references carry this label, so cleanup finds them all. */
-const BENCH_LABEL = 'wharf-bench.run';
 
 interface WharfSample {
   totalMs: number;

@@ -10,6 +10,9 @@ function socketPath(dockerHost = process.env['DOCKER_HOST']): string {
   return dockerHost?.startsWith('unix://') ? dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
 }
 
+/** Containers the benchmarks start themselves (references, floors) carry this label, so cleanup finds them all. */
+export const BENCH_LABEL = 'wharf-bench.run';
+
 /** Every call is bounded; a hung engine fails the benchmark instead of stalling it. */
 const ENGINE_CALL_TIMEOUT_MS = 60_000;
 
