@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import {
-  DescribeContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ContainerInstance,
+  DescribeContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StartTaskCommand, StopTaskCommand,
+  type ContainerInstance,
 } from '@aws-sdk/client-ecs';
 import { LABELS } from '../../src/model/index.js';
-import { HOSTS_DIR, command, runNames, sweepStaleRuns } from '../../src/testkit/host-network.js';
+import { HOSTS_DIR, command, processesOfNamespace, runNames, sweepStaleRuns } from '../../src/testkit/host-network.js';
 import { startHosts, type InstanceHost, type InstanceHosts } from '../../src/testkit/instance-hosts.js';
 import { TEST_IMAGE } from '../../src/testkit/test-image.js';
 import { waitFor, waitForTask } from './helpers.js';
@@ -96,6 +97,30 @@ it('a host whose agent and dockerd are killed shows as disconnected, and reconne
   await waitFor('agentConnected true', async () => ((await describeInstance(host)).agentConnected === true ? true : undefined));
   // The other hosts never noticed.
   for (const other of h.hosts.slice(0, 2)) assert.equal((await describeInstance(other)).agentConnected, true);
+});
+
+it('a crashed host loses its task containers with it; after a reboot its agent reports the task STOPPED', async () => {
+  const host = h.hosts[0]!;
+  await h.wharf.ecs.send(new RegisterTaskDefinitionCommand({
+    family: 'sleeper', containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, stopTimeout: 1, command: ['sleep', '3600'] }],
+  }));
+  const { tasks } = await h.wharf.ecs.send(new StartTaskCommand({
+    cluster: h.wharf.cluster, taskDefinition: 'sleeper', containerInstances: [host.containerInstanceArn!],
+  }));
+  const taskArn = tasks![0]!.taskArn!;
+  await waitForTask(h.wharf.ecs, h.wharf.cluster, taskArn, (t) => t.lastStatus === 'RUNNING');
+  assert.equal((await host.containers()).filter((c) => c.labels[LABELS.taskArn] === taskArn).length, 1);
+
+  await host.crash();
+  assert.deepEqual(processesOfNamespace(host.netns), [], 'nothing of the host runs, task container included');
+  await waitFor('agentConnected false', async () => ((await describeInstance(host)).agentConnected === false ? true : undefined));
+
+  await host.restartDocker();
+  await host.startAgent();
+  const stopped = await waitForTask(h.wharf.ecs, h.wharf.cluster, taskArn, (t) => t.lastStatus === 'STOPPED');
+  assert.equal(stopped.containerInstanceArn, host.containerInstanceArn);
+  assert.equal((await describeInstance(host)).agentConnected, true);
+  assert.deepEqual((await host.containers()).filter((c) => c.labels[LABELS.taskArn] === taskArn), [], 'no container of it runs');
 });
 
 it('a host whose link is cut shows as disconnected after the missed heartbeats, and reconnects when the link is back', async () => {
