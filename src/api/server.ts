@@ -75,7 +75,7 @@ export class WharfServer {
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
-    this.#blobs = new DiskBlobStore(join(options.registryDir));
+    this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
     const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
     const registry = createRegistryHandler({ ctx: this.#ctx, blobs: this.#blobs, tokens });
     const timings = options.registryTimings ?? {};

@@ -107,6 +107,7 @@ export interface PutImageInput {
  */
 export async function putImage(ctx: DomainContext, input: PutImageInput): Promise<ImageRecord> {
   const { repositoryName, parsed, tag } = input;
+  await requireRepository(ctx, repositoryName);
   const digest = digestOf(input.manifest);
   if (input.digest !== undefined && input.digest !== digest) {
     throw new ImageDigestDoesNotMatchException(`Invalid parameter at 'imageDigest' failed to satisfy constraint: 'the manifest's digest is ${digest}, not ${input.digest}'`);

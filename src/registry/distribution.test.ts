@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
 import { digestOf, MEDIA_TYPES } from '../domain/index.js';
 import { startInProcessServer, TEST_CREDENTIALS, type InProcessServer } from '../testkit/in-process-server.js';
+import { TestRegistryClient, type RegistryAnswer } from '../testkit/registry-client.js';
 
 let server: InProcessServer;
 let ecr: ECRClient;
@@ -18,6 +19,7 @@ before(async () => {
   ecr = new ECRClient({ endpoint: server.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!;
   auth = `Basic ${token}`;
+  client = new TestRegistryClient(server.url, token);
   for (const name of ['app', 'other', 'team/web', 'immutable']) await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
   await ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'immutable', imageTagMutability: 'IMMUTABLE' }));
 });
@@ -26,48 +28,13 @@ after(async () => {
   await server?.close();
 });
 
-interface Answer { status: number; headers: Headers; body: Buffer; json: any }
+let client: TestRegistryClient;
+const call = (...args: Parameters<TestRegistryClient['call']>) => client.call(...args);
+const pushBlob = (repo: string, data: Buffer | string) => client.pushBlob(repo, data);
+const pushImage = (...args: Parameters<TestRegistryClient['pushImage']>) => client.pushImage(...args);
 
-async function call(method: string, path: string, options: { body?: Buffer | string; headers?: Record<string, string>; anonymous?: boolean } = {}): Promise<Answer> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { ...(options.anonymous ? {} : { authorization: auth }), ...options.headers },
-    ...(options.body !== undefined ? { body: options.body } : {}),
-  });
-  const body = Buffer.from(await res.arrayBuffer());
-  let json: any;
-  try { json = JSON.parse(body.toString('utf8')); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, body, json };
-}
-
-function errorCode(a: Answer): string | undefined {
+function errorCode(a: RegistryAnswer): string | undefined {
   return a.json?.errors?.[0]?.code;
-}
-
-/** Pushes a blob in one POST; answers its digest. */
-async function pushBlob(repo: string, data: Buffer | string): Promise<string> {
-  const digest = digestOf(data);
-  const a = await call('POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, { body: data, headers: { 'content-type': 'application/octet-stream' } });
-  assert.equal(a.status, 201, a.body.toString());
-  return digest;
-}
-
-/** Pushes config and layer blobs and an image manifest of `mediaType`; answers the manifest and its digest. */
-async function pushImage(repo: string, tag: string, seed: string, mediaType: string = MEDIA_TYPES.dockerManifest, extra: Record<string, unknown> = {}) {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed }));
-  const layer = Buffer.from(`layer of ${seed}`);
-  await pushBlob(repo, config);
-  await pushBlob(repo, layer);
-  const manifest = JSON.stringify({
-    schemaVersion: 2, mediaType,
-    config: { mediaType: mediaType === MEDIA_TYPES.dockerManifest ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(layer), size: layer.length }],
-    ...extra,
-  });
-  const a = await call('PUT', `/v2/${repo}/manifests/${tag}`, { body: manifest, headers: { 'content-type': mediaType } });
-  assert.equal(a.status, 201, a.body.toString());
-  assert.equal(a.headers.get('docker-content-digest'), digestOf(manifest));
-  return { manifest, digest: digestOf(manifest), layer, config };
 }
 
 describe('auth', () => {
