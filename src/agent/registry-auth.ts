@@ -42,9 +42,11 @@ export class RegistryAuth {
     const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new Error('GetAuthorizationToken answered no usable token');
+    // URL-safe base64 *with* padding: Docker 20.10 decodes X-Registry-Auth with Go's padded
+    // URLEncoding and silently ignores a header it cannot decode.
     const header = Buffer.from(JSON.stringify({
       username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host,
-    })).toString('base64url');
+    })).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
     // expiresAt is epoch seconds on the wire.
     const expiresAtMs = Number(data?.expiresAt ?? 0) * 1000;
     this.#cached = { header, expiresAtMs };
