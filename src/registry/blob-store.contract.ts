@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { digestOf } from '../domain/index.js';
 import type { BlobStore } from './blob-store.js';
-import { DigestMismatchError, UploadOffsetError, UploadUnknownError } from './errors.js';
+import { DigestMismatchError, UploadBusyError, UploadOffsetError, UploadUnknownError } from './errors.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -99,6 +99,17 @@ export function blobStoreContract(name: string, make: () => Promise<{ store: Blo
       ]);
       assert.deepEqual(await readAll(store.read(digest)), data);
       assert.equal((await store.list()).length, 1);
+    });
+
+    it('refuses a second append to a session while one is in progress', async () => {
+      const session = await store.createUpload('repo');
+      const slow = new Readable({ read() { /* pushed below */ } });
+      const first = store.appendToUpload(session.id, slow);
+      await new Promise((r) => setTimeout(r, 20));
+      await assert.rejects(store.appendToUpload(session.id, Readable.from([Buffer.from('x')])), UploadBusyError);
+      slow.push(Buffer.from('first'));
+      slow.push(null);
+      assert.equal(await first, 5);
     });
 
     it('unknown, cancelled and completed sessions are unknown', async () => {

@@ -352,6 +352,20 @@ describe('bad input', () => {
     assert.equal(errorCode(a), 'SIZE_INVALID');
   });
 
+  it('SIZE_INVALID (413) for a manifest over 4 MiB, without storing anything', async () => {
+    const huge = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [], annotations: { pad: 'x'.repeat(4 * 1024 * 1024) } });
+    const a = await call('PUT', '/v2/app/manifests/huge', { body: huge, headers: { 'content-type': MEDIA_TYPES.ociIndex } });
+    assert.equal(a.status, 413);
+    assert.equal(errorCode(a), 'SIZE_INVALID');
+    assert.equal((await call('GET', '/v2/app/manifests/huge')).status, 404);
+  });
+
+  it('PAGINATION_NUMBER_INVALID for a malformed n', async () => {
+    assert.equal(errorCode(await call('GET', '/v2/app/tags/list?n=-1')), 'PAGINATION_NUMBER_INVALID');
+    assert.equal(errorCode(await call('GET', '/v2/_catalog?n=ten')), 'PAGINATION_NUMBER_INVALID');
+    assert.deepEqual((await call('GET', '/v2/app/tags/list?n=0')).json, { name: 'app', tags: [] });
+  });
+
   it('UNSUPPORTED for unknown paths and methods', async () => {
     assert.equal((await call('GET', '/v2/app/nothing-here')).status, 404);
     assert.equal((await call('POST', '/v2/app/manifests/latest')).status, 405);

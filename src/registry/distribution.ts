@@ -378,7 +378,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
 function pageSize(q: URLSearchParams): number {
   const n = q.get('n');
   if (n === null) return DEFAULT_PAGE;
-  if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, not '${n}'`, undefined, 400);
+  if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, not '${n}'`);
   return Math.min(Number(n), MAX_PAGE);
 }
 
