@@ -178,7 +178,7 @@ export class DiskBlobStore implements BlobStore {
       if (expectedOffset !== undefined && expectedOffset !== size) throw new UploadOffsetError(size, expectedOffset);
       const known = this.#hashes.get(id);
       // The running hash continues from a copy, so a failed append can leave the original as it was.
-      const hash = known?.offset === size ? known.hash.copy() : undefined;
+      const hash = known?.offset === size ? known.hash.copy() : size === 0 ? createHash('sha256') : undefined;
       let written = 0;
       const counter = new Transform({
         highWaterMark: STREAM_BUFFER_BYTES,
