@@ -12,7 +12,7 @@ function fakeEcr(now: () => number) {
     call: (operation: string) => {
       calls.push(operation);
       return Promise.resolve({
-        authorizationData: [{ authorizationToken: Buffer.from(`AWS:password-${calls.length}`).toString('base64'), expiresAt: (now() + 12 * HOUR) / 1000, proxyEndpoint: 'http://x' }],
+        authorizationData: [{ authorizationToken: Buffer.from(`AWS:password-${calls.length}`).toString('base64'), expiresAt: (now() + 12 * HOUR) / 1000, proxyEndpoint: 'http://registry.lan:8450' }],
       });
     },
   } as unknown as EcsClient;
@@ -33,10 +33,15 @@ describe('registry auth for pulls', () => {
     const ecr = fakeEcr(() => now);
     const auth = new RegistryAuth(ecr.client, '127.0.0.1:8450', () => now);
     assert.equal(await auth.headerFor('wharf-test/busybox:latest'), undefined);
-    assert.equal(await auth.headerFor('10.0.0.1:8450/app:v1'), undefined);
+    assert.equal(ecr.calls.length, 0, 'Docker Hub names need no token');
     const header = await auth.headerFor('127.0.0.1:8450/app:v1');
     assert.ok(header && !/[+/]/.test(header), 'URL-safe base64');
     assert.deepEqual(JSON.parse(Buffer.from(header, 'base64').toString()), { username: 'AWS', password: 'password-1', serveraddress: '127.0.0.1:8450' });
+    // The advertised name (proxyEndpoint) is Wharf's registry too; other hosts are not.
+    const advertised = await auth.headerFor('registry.lan:8450/app:v1');
+    assert.equal(JSON.parse(Buffer.from(advertised!, 'base64').toString()).serveraddress, 'registry.lan:8450');
+    assert.equal(await auth.headerFor('10.0.0.1:8450/app:v1'), undefined);
+    assert.equal(await auth.headerFor('registry.example.com/app:v1'), undefined);
     assert.deepEqual(ecr.calls, ['GetAuthorizationToken']);
   });
 
