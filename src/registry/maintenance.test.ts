@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createRepository, digestOf, getLayer, linkLayer, MEDIA_TYPES, parseManifest, putImage, type DomainContext } from '../domain/index.js';
+import { createRepository, digestOf, getLayer, linkLayer, MEDIA_TYPES, parseManifest, putImage, touchLayer, type DomainContext } from '../domain/index.js';
 import { SqliteStore } from '../store/index.js';
 import { imageManifest } from '../testkit/registry-client.js';
 import { DiskBlobStore } from './blob-store.js';
@@ -82,4 +82,15 @@ it('collects only unreferenced, old layer links and blobs', async () => {
 
   // Running it again changes nothing.
   assert.deepEqual(await maintenance.sweep(), { expiredUploads: 0, expiredImages: 0, unlinkedLayers: 0, deletedBlobs: 0 });
+});
+
+it('a link refreshed by touchLayer (a push saw the blob with HEAD) gets a fresh grace period', async () => {
+  await createRepository(ctx, { repositoryName: 'touched' });
+  const layer = Buffer.from('an old layer a new push reuses');
+  await pushBlob('touched', layer);
+  now += 2 * HOUR;
+  await touchLayer(ctx, 'touched', digestOf(layer));
+  await maintenance.sweep();
+  assert.ok(await getLayer(ctx, 'touched', digestOf(layer)));
+  assert.ok(await blobs.stat(digestOf(layer)));
 });
