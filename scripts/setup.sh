@@ -19,6 +19,7 @@ if (( for_tests )); then
   [[ -x /usr/bin/aws ]] || need+=(awscli)
   # The several-instances harness lets its hosts reach each other through the FORWARD chain.
   command -v iptables >/dev/null || need+=(iptables)
+  command -v skopeo >/dev/null || need+=(skopeo)
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing Debian packages: ${need[*]}"
