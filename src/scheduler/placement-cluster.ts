@@ -68,7 +68,8 @@ function rulesOf(strategy: readonly PlacementStrategy[], constraints: readonly P
  */
 export class PlacementCluster {
   private readonly instanceList: PlacementInstance[];
-  private readonly indexOf = new Map<string, number>();
+  /** ARN → index, built by the first `apply` (a one-off `place` never needs it). */
+  private indexOf: Map<string, number> | undefined;
   private readonly cpu: Float64Array;
   private readonly memory: Float64Array;
   /** 1 when the instance is ACTIVE with its agent connected. */
@@ -99,7 +100,6 @@ export class PlacementCluster {
     this.dynamicRangeSize = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const inst = instances[i]!;
-      this.indexOf.set(inst.containerInstanceArn, i);
       this.cpu[i] = inst.cpu;
       this.memory[i] = inst.memory;
       this.usable[i] = inst.status === 'ACTIVE' && inst.agentConnected ? 1 : 0;
@@ -135,6 +135,7 @@ export class PlacementCluster {
   apply(request: PlacementRequest, placements: readonly Placement[]): void {
     const { demand, group } = request;
     this.indexAllGroups();
+    this.indexOf ??= new Map(this.instanceList.map((inst, i) => [inst.containerInstanceArn, i]));
     for (const p of placements) {
       const i = this.indexOf.get(p.containerInstanceArn);
       if (i === undefined) continue;
