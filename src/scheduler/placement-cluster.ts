@@ -63,8 +63,9 @@ function rulesOf(strategy: readonly PlacementStrategy[], constraints: readonly P
 /**
  * One cluster's instances as placement sees them. `place` reads it and changes nothing; `apply`
  * records the tasks a commit placed (the caller's own bookkeeping, when it keeps the view between
- * placements instead of building a new one from a fresh snapshot). Not safe to share across
- * callers that place concurrently on different snapshots: each keeps its own.
+ * placements instead of building a new one from a fresh snapshot). The view learns only the
+ * commits it is told about: when another writer changed an instance (the commit's
+ * compare-and-swap says so), build a new view from a fresh snapshot.
  */
 export class PlacementCluster {
   private readonly instanceList: PlacementInstance[];
@@ -86,7 +87,7 @@ export class PlacementCluster {
   private readonly attributeColumns = new Map<string, { bucketOf: Int32Array; buckets: number }>();
   private readonly memberOfColumns = new Map<string, Uint8Array>();
   private readonly portColumns = new Map<string, Uint8Array>();
-  /** Working arrays of one `place` call, zero between calls. */
+  /** @internal Working arrays of one `place` call, zero between calls. */
   readonly scratch: { placedHere: Int32Array; blocked: Uint8Array; groupCount: Int32Array; candidates: Int32Array; ties: Int32Array };
 
   constructor(instances: readonly PlacementInstance[]) {
