@@ -2,7 +2,8 @@
  * Placement alone, on a simulated cluster: no server, no store, no Docker — the scheduler's `place`
  * and the bookkeeping a commit does between two requests (copy the changed instances, then write).
  *
- *   node dist/bench/placement.js        (BENCH_SIZES=1000x10000,5000x50000 to change the sizes)
+ *   node dist/bench/placement.js        (BENCH_SIZES=1000x10000,5000x50000 and BENCH_MODES=view,snapshot
+ *                                        to change the sizes and the modes)
  *
  * Each size: instances over 3 Availability Zones with varied types and a custom `stack` attribute;
  * tasks come as services of 10, each placed with spread(attribute:ecs.availability-zone) then
@@ -27,6 +28,7 @@ const SIZES = (process.env['BENCH_SIZES'] ?? '1000x10000,5000x50000').split(',')
   const [instances, tasks] = s.split('x').map(Number);
   return { instances: instances!, tasks: tasks! };
 });
+const MODES = (process.env['BENCH_MODES'] ?? 'view,snapshot').split(',') as Mode[];
 const TARGETS: Record<number, number> = { 1000: 20_000, 5000: 10_000 };
 const SERVICE_SIZE = 10;
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
@@ -181,12 +183,12 @@ function verify(sim: Sim, fresh: Sim, result: Run, tasks: number): string[] {
 runBenchmark('placement', async () => {
   // Warm-up, untimed: the same code paths on a small cluster, so the JIT has compiled them.
   progress('warm-up');
-  for (const mode of ['view', 'snapshot'] as const) run(simulatedCluster(500, seededRng(7)), 5_000, seededRng(8), mode);
+  for (const mode of MODES) run(simulatedCluster(500, seededRng(7)), 5_000, seededRng(8), mode);
 
   const rows: Cell[][] = [];
   const checks: Cell[][] = [];
   for (const size of SIZES) {
-    for (const mode of ['view', 'snapshot'] as const) {
+    for (const mode of MODES) {
       const label = `${size.instances} / ${size.tasks}, ${mode}`;
       progress(label);
       const sim = simulatedCluster(size.instances, seededRng(size.instances));

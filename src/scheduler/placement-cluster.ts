@@ -239,6 +239,8 @@ export class PlacementCluster {
 
 // Strategy rules as numbers, for the inner loop.
 const SPREAD_INSTANCE = 0, SPREAD_ATTRIBUTE = 1, BINPACK_CPU = 2, BINPACK_MEMORY = 3;
+const NO_BUCKETS = new Int32Array(0);
+const NO_BUCKET_TASKS = new Float64Array(0);
 
 /**
  * One `place` call. Copies of one request all take the same amounts, so what is left on instance
@@ -258,8 +260,9 @@ class Round {
   private readonly touched: number[] = [];
   private readonly ruleKind: Int32Array;
   private readonly best: Float64Array;
-  private readonly bucketOf: (Int32Array | undefined)[] = [];
-  private readonly bucketTasks: (Float64Array | undefined)[] = [];
+  /** Per rule: for spread-attribute rules, each instance's bucket and the group's tasks per bucket; empty for the others. */
+  private readonly bucketOf: Int32Array[] = [];
+  private readonly bucketTasks: Float64Array[] = [];
   private readonly hasStaticPorts: boolean;
   private readonly dynamicTcp: number;
   private readonly dynamicUdp: number;
@@ -301,6 +304,8 @@ class Round {
         this.bucketTasks[k] = perBucket;
       } else {
         this.ruleKind[k] = r.kind === 'spread-instance' ? SPREAD_INSTANCE : r.kind === 'binpack' && r.resource === 'cpu' ? BINPACK_CPU : BINPACK_MEMORY;
+        this.bucketOf[k] = NO_BUCKETS;
+        this.bucketTasks[k] = NO_BUCKET_TASKS;
       }
     });
 
@@ -348,6 +353,11 @@ class Round {
     const needMemory = this.request.demand.memory;
     const checkPorts = this.dynamicTcp + this.dynamicUdp > 0;
     const rules = this.ruleKind.length;
+    // The first rule is scored for every candidate: read its columns from locals.
+    const first = rules > 0 ? this.ruleKind[0]! : -1;
+    const firstBuckets = this.bucketOf[0] ?? NO_BUCKETS;
+    const firstBucketTasks = this.bucketTasks[0] ?? NO_BUCKET_TASKS;
+    const groupCount = this.groupCount;
     let tieCount = 0;
     for (let j = 0; j < this.candidateCount; j++) {
       const i = candidates[j]!;
@@ -358,9 +368,15 @@ class Round {
       let k = 0;
       let order = 0;
       if (tieCount > 0) {
-        for (; k < rules; k++) {
-          const score = this.score(k, i);
-          if (score !== best[k]) { order = score < best[k]! ? -1 : 1; break; }
+        if (rules > 0) {
+          const score = first === SPREAD_ATTRIBUTE ? firstBucketTasks[firstBuckets[i]!]!
+            : first === BINPACK_MEMORY ? memory[i]! - placed * needMemory
+              : first === BINPACK_CPU ? cpu[i]! - placed * needCpu : groupCount[i]!;
+          if (score !== best[0]) order = score < best[0]! ? -1 : 1;
+          else for (k = 1; k < rules; k++) {
+            const next = this.score(k, i);
+            if (next !== best[k]) { order = next < best[k]! ? -1 : 1; break; }
+          }
         }
         if (order > 0) continue;
       }
@@ -395,8 +411,7 @@ class Round {
     this.placedHere[i] = this.placedHere[i]! + 1;
     this.groupCount[i] = this.groupCount[i]! + 1;
     for (let k = 0; k < this.ruleKind.length; k++) {
-      const buckets = this.bucketOf[k];
-      if (buckets) this.bucketTasks[k]![buckets[i]!]! += 1;
+      if (this.ruleKind[k] === SPREAD_ATTRIBUTE) this.bucketTasks[k]![this.bucketOf[k]![i]!]! += 1;
     }
     const inst = this.cluster.instances[i]!;
     if (this.rules.distinctInstance || this.hasStaticPorts) this.blocked[i] = 1;
