@@ -63,6 +63,14 @@ describe('RunTask placement', () => {
       JSON.stringify(out.failures));
   });
 
+  it('refuses a task definition constraint other than memberOf, and a malformed one', async () => {
+    const definition = { family: 'bad-constraints', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64 }] };
+    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'distinctInstance' }] })),
+      (e: Error) => e.name === 'ClientException' && /distinctInstance/.test(e.message));
+    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] })),
+      (e: Error) => /position/.test(e.message));
+  });
+
   it('refuses a strategy field that does not exist, and a malformed memberOf, launching nothing', async () => {
     await assert.rejects(ecs.send(new RunTaskCommand({ cluster, taskDefinition: 'web', placementStrategy: [{ type: 'spread', field: '' }] })),
       (e: Error) => e.name === 'InvalidParameterException');
