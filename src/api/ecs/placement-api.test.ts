@@ -65,7 +65,8 @@ describe('RunTask placement', () => {
 
   it('refuses a task definition constraint other than memberOf, and a malformed one', async () => {
     const definition = { family: 'bad-constraints', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64 }] };
-    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'distinctInstance' }] })),
+    // The SDK's type admits memberOf only; a raw client can still send anything.
+    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'distinctInstance' as 'memberOf' }] })),
       (e: Error) => e.name === 'ClientException' && /distinctInstance/.test(e.message));
     await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] })),
       (e: Error) => /position/.test(e.message));
