@@ -67,7 +67,7 @@ describe('RunTask placement', () => {
     const definition = { family: 'bad-constraints', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64 }] };
     // The SDK's type admits memberOf only; a raw client can still send anything.
     await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'distinctInstance' as 'memberOf' }] })),
-      (e: Error) => e.name === 'ClientException' && /distinctInstance/.test(e.message));
+      (e: Error) => e.name === 'InvalidParameterException' && /placementConstraints\[0\]\.type/.test(e.message));
     await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] })),
       (e: Error) => /position/.test(e.message));
   });
