@@ -34,10 +34,14 @@ export interface WharfProcesses {
   stop(): Promise<void>;
 }
 
-export async function startWharf(options: { serverArgs?: string[] } = {}): Promise<WharfProcesses> {
+/**
+ * `serverArgs` are added to `wharf server`'s flags; `serverNodeArgs` go to node before the script
+ * (a benchmark's `--cpu-prof`, for one).
+ */
+export async function startWharf(options: { serverArgs?: string[]; serverNodeArgs?: string[] } = {}): Promise<WharfProcesses> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-e2e-'));
   const children: ChildProcess[] = [];
-  const server = spawn(process.execPath, [WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
+  const server = spawn(process.execPath, [...(options.serverNodeArgs ?? []), WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(server);
