@@ -39,6 +39,7 @@ export class ServiceController {
   readonly #failures = new Map<string, number>();
   #unwatch: (() => void)[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
   #closed = false;
 
   constructor(options: ServiceControllerOptions) {
@@ -66,7 +67,7 @@ export class ServiceController {
     if (this.#closed) return;
     if (this.#active.has(serviceKey)) { this.#dirty.add(serviceKey); return; }
     this.#queued.add(serviceKey);
-    this.#pump();
+    this.#schedulePump();
   }
 
   /** Stops watching and waits for the syncs in progress. */
@@ -77,6 +78,21 @@ export class ServiceController {
     for (const t of this.#wakeTimers.values()) clearTimeout(t);
     this.#queued.clear();
     await Promise.all(this.#active.values());
+  }
+
+  /**
+   * Starts queued syncs once the event loop has handled the I/O at hand (check phase). Every agent
+   * report is a store change that enqueues its service, and a sync reads all of the service's
+   * tasks: started at once, each socket read would cost a full sync; deferred, the reports of one
+   * loop turn share one.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #pump(): void {
@@ -94,7 +110,7 @@ export class ServiceController {
         .finally(() => {
           this.#active.delete(key);
           if (this.#dirty.delete(key)) this.#queued.add(key);
-          this.#pump();
+          this.#schedulePump();
         });
       this.#active.set(key, run);
     }
