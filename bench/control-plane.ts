@@ -193,7 +193,7 @@ async function pollService(
     if (Date.now() - startedAt > ROUND_TIMEOUT_MS) {
       throw new Error(`${serviceName} not done after ${ROUND_TIMEOUT_MS} ms: status ${service.status}, running ${service.runningCount}, ` +
         `pending ${service.pendingCount}, agents sent ${sum((a) => a.latest.running)} RUNNING / ${sum((a) => a.latest.stopped)} STOPPED; ` +
-        `latest event: ${service.events?.[0]?.message ?? 'none'}`);
+        `latest event: ${service.events?.[0]?.message?.slice(0, 300) ?? 'none'}`);
     }
     await sleep(Math.max(0, pollAt + POLL_INTERVAL_MS - Date.now()));
   }
