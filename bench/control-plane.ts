@@ -163,7 +163,7 @@ async function runRound(ecs: ECSClient, cluster: string, serviceName: string, ta
   // The reports that made DescribeServices say so have been sent; the agents' counts may trail by one progress line.
   await waitFor('the agents to count every RUNNING report', () => sum((a) => a.latest.running) >= TASKS, 10_000, 20);
   const firstReportMs = Math.min(...agentProcesses.map((a) => a.latest.firstRunningAt ?? Infinity)) - startedAt;
-  const lastReportMs = Math.max(...agentProcesses.map((a) => a.latest.lastRunningAt ?? -Infinity)) - startedAt;
+  const lastReportMs = lastOf((a) => a.latest.lastRunningAt) - startedAt;
   if (service.pendingCount !== 0) progress(`note: pendingCount ${service.pendingCount} when runningCount reached ${TASKS}`);
 
   await Promise.all(agentProcesses.map((a) => a.reset()));
@@ -192,7 +192,8 @@ async function pollService(
     if (done(service)) return service;
     if (Date.now() - startedAt > ROUND_TIMEOUT_MS) {
       throw new Error(`${serviceName} not done after ${ROUND_TIMEOUT_MS} ms: status ${service.status}, running ${service.runningCount}, ` +
-        `pending ${service.pendingCount}, agents sent ${sum((a) => a.latest.running)} RUNNING / ${sum((a) => a.latest.stopped)} STOPPED; ` +
+        `pending ${service.pendingCount}, agents sent ${sum((a) => a.latest.running)} RUNNING / ${sum((a) => a.latest.stopped)} STOPPED ` +
+        `(last RUNNING at +${lastOf((a) => a.latest.lastRunningAt) - startedAt} ms, last STOPPED at +${lastOf((a) => a.latest.lastStoppedAt) - startedAt} ms); ` +
         `latest event: ${service.events?.[0]?.message?.slice(0, 300) ?? 'none'}`);
     }
     await sleep(Math.max(0, pollAt + POLL_INTERVAL_MS - Date.now()));
@@ -216,6 +217,11 @@ async function connectedInstances(ecs: ECSClient, cluster: string): Promise<numb
 
 function sum(of: (a: SimulatedAgents) => number): number {
   return agentProcesses.reduce((n, a) => n + of(a), 0);
+}
+
+/** The latest of a time the agent processes reported (epoch ms); -Infinity when none has. */
+function lastOf(of: (a: SimulatedAgents) => number | undefined): number {
+  return Math.max(...agentProcesses.map((a) => of(a) ?? -Infinity));
 }
 
 function agentsCpuMs(): number {
