@@ -40,6 +40,8 @@ export class ServiceController {
   #unwatch: (() => void)[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
   #pumpScheduled = false;
+  /** Clusters whose instances changed in this loop turn; their services are enqueued once, in the check phase. */
+  readonly #changedClusters = new Set<string>();
   #closed = false;
 
   constructor(options: ServiceControllerOptions) {
@@ -56,7 +58,7 @@ export class ServiceController {
       const cluster = e.key.split('/')[2]!;
       this.enqueue(keys.service(cluster, group.slice('service:'.length)));
     }));
-    this.#unwatch.push(store.watch('ecs/instances/', (e) => { void this.#enqueueCluster(e.key.split('/')[2]!); }));
+    this.#unwatch.push(store.watch('ecs/instances/', (e) => { this.#instancesChanged(e.key.split('/')[2]!); }));
     this.#resyncTimer = setInterval(() => { void this.#enqueueAll(); }, this.#options.resyncIntervalMs);
     this.#resyncTimer.unref();
     void this.#enqueueAll();
@@ -165,6 +167,22 @@ export class ServiceController {
     const timer = setTimeout(() => { this.#wakeTimers.delete(key); this.enqueue(key); }, ms);
     timer.unref();
     this.#wakeTimers.set(key, timer);
+  }
+
+  /**
+   * Every task placed or stopped rewrites its instance's resources, so a burst of reports is a
+   * burst of instance writes: the cluster's services are listed once per loop turn, not per write.
+   */
+  #instancesChanged(clusterName: string): void {
+    if (this.#closed) return;
+    if (this.#changedClusters.size === 0) {
+      setImmediate(() => {
+        const clusters = [...this.#changedClusters];
+        this.#changedClusters.clear();
+        for (const c of clusters) void this.#enqueueCluster(c);
+      });
+    }
+    this.#changedClusters.add(clusterName);
   }
 
   async #enqueueCluster(clusterName: string): Promise<void> {
