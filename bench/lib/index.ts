@@ -8,7 +8,7 @@ export { printTable, formatNumber, formatRatio, progress } from './table.js';
 export type { Cell } from './table.js';
 export { sleep, waitFor, freePort } from './wait.js';
 export { waitForOutput, collectOutput, terminate } from './child.js';
-export { cpuTimeMs, residentBytes, privateBytes, childProcesses } from './proc.js';
+export { cpuTimeMs, residentBytes, peakResidentBytes, privateBytes, childProcesses } from './proc.js';
 export { DockerEngine } from './docker-engine.js';
 export { SLEEP_COMMAND, waitForConnectedAgent, registerSleepTaskDefinition, waitForTaskStatus } from './wharf-setup.js';
 export { runBenchmark } from './run.js';

@@ -40,6 +40,9 @@ export class ServiceController {
   readonly #failures = new Map<string, number>();
   #unwatch: (() => void)[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
+  /** Clusters whose instances changed in this loop turn; their services are enqueued once, in the check phase. */
+  readonly #changedClusters = new Set<string>();
   #closed = false;
 
   constructor(options: ServiceControllerOptions) {
@@ -56,7 +59,7 @@ export class ServiceController {
       const cluster = e.key.split('/')[2]!;
       this.enqueue(keys.service(cluster, group.slice('service:'.length)));
     }));
-    this.#unwatch.push(store.watch('ecs/instances/', (e) => { void this.#enqueueCluster(e.key.split('/')[2]!); }));
+    this.#unwatch.push(store.watch('ecs/instances/', (e) => { this.#instancesChanged(e.key.split('/')[2]!); }));
     this.#resyncTimer = setInterval(() => { void this.#enqueueAll(); }, this.#options.resyncIntervalMs);
     this.#resyncTimer.unref();
     void this.#enqueueAll();
@@ -67,7 +70,7 @@ export class ServiceController {
     if (this.#closed) return;
     if (this.#active.has(serviceKey)) { this.#dirty.add(serviceKey); return; }
     this.#queued.add(serviceKey);
-    this.#pump();
+    this.#schedulePump();
   }
 
   /** Stops watching and waits for the syncs in progress. */
@@ -78,6 +81,21 @@ export class ServiceController {
     for (const t of this.#wakeTimers.values()) clearTimeout(t);
     this.#queued.clear();
     await Promise.all(this.#active.values());
+  }
+
+  /**
+   * Starts queued syncs once the event loop has handled the I/O at hand (check phase). Every agent
+   * report is a store change that enqueues its service, and a sync reads all of the service's
+   * tasks: started at once, each socket read would cost a full sync; deferred, the reports of one
+   * loop turn share one.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #pump(): void {
@@ -95,7 +113,7 @@ export class ServiceController {
         .finally(() => {
           this.#active.delete(key);
           if (this.#dirty.delete(key)) this.#queued.add(key);
-          this.#pump();
+          this.#schedulePump();
         });
       this.#active.set(key, run);
     }
@@ -151,6 +169,22 @@ export class ServiceController {
     const timer = setTimeout(() => { this.#wakeTimers.delete(key); this.enqueue(key); }, ms);
     timer.unref();
     this.#wakeTimers.set(key, timer);
+  }
+
+  /**
+   * Every task placed or stopped rewrites its instance's resources, so a burst of reports is a
+   * burst of instance writes: the cluster's services are listed once per loop turn, not per write.
+   */
+  #instancesChanged(clusterName: string): void {
+    if (this.#closed) return;
+    if (this.#changedClusters.size === 0) {
+      setImmediate(() => {
+        const clusters = [...this.#changedClusters];
+        this.#changedClusters.clear();
+        for (const c of clusters) void this.#enqueueCluster(c);
+      });
+    }
+    this.#changedClusters.add(clusterName);
   }
 
   async #enqueueCluster(clusterName: string): Promise<void> {
