@@ -26,6 +26,8 @@ export interface ServiceControllerOptions extends ServicePlanOptions {
   rng?: () => number;
 }
 
+/** At most this many task ids in one "has started" / "has stopped" event. */
+const EVENT_TASK_IDS = 10;
 /** A failing sync is retried after this, doubling per consecutive failure up to the cap. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 30_000;
@@ -134,8 +136,9 @@ export class ServiceController {
 
     const events: string[] = [];
     for (const s of plan.stops) await stopServiceTask(ctx, s.taskArn, s.reason, s.lost);
-    const stopped = plan.stops.map((s) => idOf(s.taskArn));
-    if (stopped.length > 0) events.push(`(service ${service.serviceName}) has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(' ')}.`);
+    for (const ids of chunks(plan.stops.map((s) => idOf(s.taskArn)))) {
+      events.push(`(service ${service.serviceName}) has stopped ${ids.length} running tasks: ${ids.map((id) => `(task ${id})`).join(' ')}.`);
+    }
 
     const clusterName = serviceKey.split('/')[2]!;
     for (const start of plan.starts) {
@@ -144,8 +147,8 @@ export class ServiceController {
         count: start.count, ...(start.instanceArns ? { instanceArns: start.instanceArns } : {}),
         placementStrategy: service.placementStrategy ?? [], placementConstraints: service.placementConstraints ?? [],
       }, this.#options.rng);
-      if (tasks.length > 0) {
-        events.push(`(service ${service.serviceName}) has started ${tasks.length} tasks: ${tasks.map((t) => `(task ${idOf(t.taskArn)})`).join(' ')}.`);
+      for (const ids of chunks(tasks.map((t) => idOf(t.taskArn)))) {
+        events.push(`(service ${service.serviceName}) has started ${ids.length} tasks: ${ids.map((id) => `(task ${id})`).join(' ')}.`);
       }
       if (tasks.length < start.count) {
         events.push(describeUnplaceable(service.serviceName, failures));
@@ -204,6 +207,16 @@ export class ServiceController {
       this.#options.ctx.log({ msg: 'service resync failed', error: String(err) });
     }
   }
+}
+
+/**
+ * Task ids in groups of at most 10, one event each, as ECS's scheduler starts and stops tasks in
+ * batches: a service of thousands then keeps its 100 events small instead of one event naming all.
+ */
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += EVENT_TASK_IDS) out.push(ids.slice(i, i + EVENT_TASK_IDS));
+  return out;
 }
 
 function idOf(arn: string): string {
