@@ -19,7 +19,10 @@ export interface WharfRegistry {
 export async function loginToWharfRegistry(wharf: WharfProcesses, region = 'us-east-1'): Promise<WharfRegistry> {
   const ecr = new ECRClient({ endpoint: wharf.url, region, credentials: wharf.credentials, maxAttempts: 1 });
   try {
-    const data = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    const answer = await ecr.send(new GetAuthorizationTokenCommand({})).catch((err: unknown) => {
+      throw new Error(`ECR GetAuthorizationToken at ${wharf.url} failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, { cause: err });
+    });
+    const data = answer.authorizationData?.[0];
     if (!data?.authorizationToken || !data.proxyEndpoint) {
       throw new Error(`GetAuthorizationToken answered no token or no proxyEndpoint: ${JSON.stringify(data)}`);
     }
