@@ -21,9 +21,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['model'],
   domain: ['model', 'store', 'scheduler'],
   controllers: ['model', 'domain'],
-  api: ['model', 'domain', 'sigv4', 'controllers'],
+  registry: ['model', 'domain'],
+  api: ['model', 'domain', 'sigv4', 'controllers', 'registry'],
   agent: ['model', 'sigv4'],
-  cli: ['model', 'api', 'store', 'agent', 'sigv4'],
+  cli: ['model', 'api', 'store', 'agent', 'sigv4', 'registry'],
   bin: ['cli'],
 };
 /** Folder → folders it may name types from (`import type`), erased at run time. */

@@ -6,3 +6,8 @@ export * from './container-instances.js';
 export * from './tagging.js';
 export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord } from './records.js';
 export { keys } from './keys.js';
+export * from './digests.js';
+export * from './manifests.js';
+export * from './repositories.js';
+export * from './images.js';
+export * from './lifecycle-policy.js';

@@ -15,6 +15,19 @@ export const keys = {
   containerInstance: (cluster: string, id: string) => `ecs/instances/${cluster}/${id}`,
   containerInstancesOf: (cluster: string) => `ecs/instances/${cluster}/`,
   runTaskToken: (cluster: string, token: string) => `ecs/run-task-tokens/${cluster}/${token}`,
+  // ECR. Repository names contain `/` but never `:`, so `<repository>:` ends a repository's prefix
+  // without catching the images of `<repository>/<more>`.
+  repository: (name: string) => `ecr/repositories/${name}`,
+  repositories: () => 'ecr/repositories/',
+  image: (repository: string, digest: string) => `ecr/images/${repository}:${digest}`,
+  imagesOf: (repository: string) => `ecr/images/${repository}:`,
+  images: () => 'ecr/images/',
+  imageTag: (repository: string, tag: string) => `ecr/tags/${repository}:${tag}`,
+  imageTagsOf: (repository: string) => `ecr/tags/${repository}:`,
+  /** A blob pushed to (or mounted into) a repository: what makes it readable there. */
+  layer: (repository: string, digest: string) => `ecr/layers/${repository}:${digest}`,
+  layersOf: (repository: string) => `ecr/layers/${repository}:`,
+  layers: () => 'ecr/layers/',
 };
 
 /** Opaque pagination tokens: the last key returned, so the next page starts after it. */

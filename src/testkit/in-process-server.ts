@@ -2,6 +2,9 @@
  * A Wharf server in this process on a loopback port, on an in-memory store, for API tests that need
  * no Docker. `close()` releases everything.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { WharfServer } from '../api/server.js';
 import { SqliteStore } from '../store/index.js';
@@ -11,6 +14,9 @@ export const TEST_SCOPE = { partition: 'aws', region: 'us-east-1', accountId: '1
 
 export interface InProcessServer {
   url: string;
+  server: WharfServer;
+  /** The registry's directory (removed at close). */
+  registryDir: string;
   store: SqliteStore;
   ecs: ECSClient;
   close(): Promise<void>;
@@ -18,7 +24,9 @@ export interface InProcessServer {
 
 export async function startInProcessServer(options: { nowMs?: () => number } = {}): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
+  const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
   const server = new WharfServer({
+    registryDir,
     store,
     scope: TEST_SCOPE,
     credentials: TEST_CREDENTIALS,
@@ -32,11 +40,12 @@ export async function startInProcessServer(options: { nowMs?: () => number } = {
   const url = await server.start();
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   return {
-    url, store, ecs,
+    url, store, ecs, server, registryDir,
     close: async () => {
       ecs.destroy();
       await server.close();
       await store.close();
+      rmSync(registryDir, { recursive: true, force: true });
     },
   };
 }
