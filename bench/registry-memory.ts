@@ -10,15 +10,10 @@
  * Target: peak RSS of the Wharf server below 150 MB (MB = 10^6 bytes). Prints figures, never fails
  * on them.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startWharf } from '../src/testkit/wharf-processes.js';
 import {
-  REFERENCE_REGISTRY_BINARY, SKOPEO_BINARY, checkPulledLayers, loginToWharfRegistry, peakResidentBytes, printTable, progress, requireCommands,
-  residentBytes, runBenchmark, startReferenceRegistry, timedSkopeoCopy, writeOciImage,
+  checkPulledLayers, peakResidentBytes, printTable, progress, residentBytes, runBenchmark, startRegistryBench, timedPull, timedPush,
 } from './lib/index.js';
 import type { Cell } from './lib/index.js';
 
@@ -27,7 +22,6 @@ const SAMPLE_INTERVAL_MS = 50;
 const TARGET_MB = 150;
 const MB = 1_000_000;
 const MIB = 1_048_576;
-const TAG = 'bench';
 
 /** Highest sampled VmRSS of one process over one phase, and how many samples were taken. */
 interface Peak {
@@ -36,25 +30,7 @@ interface Peak {
 }
 
 runBenchmark('registry-memory', async (defer) => {
-  requireCommands([SKOPEO_BINARY, REFERENCE_REGISTRY_BINARY], 'bash scripts/setup.sh --for-bench');
-  const aborter = new AbortController();
-  defer(() => aborter.abort());
-  const runId = randomBytes(4).toString('hex');
-  const work = mkdtempSync(join(tmpdir(), 'wharf-bench-registry-memory-'));
-  defer(() => rmSync(work, { recursive: true, force: true }));
-
-  progress(`writing an OCI image with one ${LAYER_MIB} MiB layer`);
-  const image = await writeOciImage(join(work, 'image'), TAG, [LAYER_MIB * MIB]);
-
-  progress('starting wharf server and the reference docker-registry');
-  const wharf = await startWharf();
-  defer(() => wharf.stop());
-  const referenceStorage = join(work, 'reference-storage');
-  await mkdir(referenceStorage);
-  const reference = await startReferenceRegistry(work, referenceStorage);
-  defer(() => reference.stop());
-  const wharfRegistry = await loginToWharfRegistry(wharf);
-  defer(() => wharfRegistry.close());
+  const { work, image, wharf, wharfRegistry, reference, runId, signal } = await startRegistryBench('registry-memory', defer, [LAYER_MIB * MIB]);
 
   const repository = `bench-memory-${runId}`;
   await wharfRegistry.createRepository(repository);
@@ -66,16 +42,11 @@ runBenchmark('registry-memory', async (defer) => {
   for (const side of sides) {
     const idle = residentBytes(side.pid);
     if (idle === undefined) throw new Error(`${side.label} is gone`);
-    const credentials = (flag: string) => (side.credentials === undefined ? [] : [flag, side.credentials]);
     progress(`push to ${side.label}`);
-    const push = await sampledPeak(side.pid, () => timedSkopeoCopy([
-      '--dest-tls-verify=false', ...credentials('--dest-creds'), `oci:${image.dir}:${TAG}`, `docker://${side.host}/${repository}:${TAG}`,
-    ], aborter.signal));
+    const push = await sampledPeak(side.pid, () => timedPush(image, side, repository, signal));
     progress(`pull from ${side.label}`);
     const destination = join(work, 'pull');
-    const pull = await sampledPeak(side.pid, () => timedSkopeoCopy([
-      '--src-tls-verify=false', ...credentials('--src-creds'), `docker://${side.host}/${repository}:${TAG}`, `dir:${destination}`,
-    ], aborter.signal));
+    const pull = await sampledPeak(side.pid, () => timedPull(side, repository, image.tag, destination, signal));
     checkPulledLayers(image, destination);
     await rm(destination, { recursive: true, force: true });
     const hwm = peakResidentBytes(side.pid);

@@ -5,30 +5,25 @@
  * every push goes to a new repository (and skopeo has no memory of earlier pushes, see
  * lib/skopeo.ts), so every blob is really uploaded; every pull goes to a fresh directory.
  *
- *   node dist/bench/registry-throughput.js   (BENCH_ROUNDS, BENCH_IMAGE_MB to change the 5 / 500)
+ *   node dist/bench/registry-throughput.js   (BENCH_ROUNDS, BENCH_IMAGE_MB to change the 7 / 500)
  *
  * Targets: MB/s(Wharf) / MB/s(reference) >= 1.0, for push and for pull (medians). Prints figures,
  * never fails on them.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startWharf } from '../src/testkit/wharf-processes.js';
 import {
-  REFERENCE_REGISTRY_BINARY, SKOPEO_BINARY, checkPulledLayers, cpuTimeMs, formatRatio, ioBytes, loginToWharfRegistry, median, printTable, progress, requireCommands, runBenchmark,
-  startReferenceRegistry, timedSkopeoCopy, writeOciImage,
+  checkPulledLayers, cpuTimeMs, formatRatio, ioBytes, median, printTable, progress, runBenchmark, startRegistryBench, timedPull, timedPush,
 } from './lib/index.js';
-import type { Cell, OciImage } from './lib/index.js';
+import type { Cell, OciImage, RegistryEndpoint } from './lib/index.js';
 
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const IMAGE_MB = Number(process.env['BENCH_IMAGE_MB'] ?? 500);
 /** Share of the image in each layer, largest first; varied sizes, as real images have. */
 const LAYER_SHARES = [0.32, 0.24, 0.18, 0.14, 0.08, 0.04];
 const TARGET_RATIO = 1.0;
 const MB = 1_000_000;
-const TAG = 'bench';
 /**
  * A push that made the registry write less than this share of the image's bytes did not upload it
  * (the registry or the client skipped blobs); its figure would be meaningless.
@@ -36,12 +31,9 @@ const TAG = 'bench';
 const MIN_WRITTEN_SHARE = 0.9;
 
 /** One registry under test, as the rounds see it. */
-interface Registry {
+interface Registry extends RegistryEndpoint {
   label: string;
-  host: string;
   pid: number;
-  /** `AWS:<token>` for Wharf; the reference takes anonymous requests. */
-  credentials: string | undefined;
   createRepository(name: string): Promise<void>;
 }
 
@@ -52,29 +44,8 @@ interface Sample {
 }
 
 runBenchmark('registry-throughput', async (defer) => {
-  requireCommands([SKOPEO_BINARY, REFERENCE_REGISTRY_BINARY], 'bash scripts/setup.sh --for-bench');
-  const aborter = new AbortController();
-  defer(() => aborter.abort());
-  const runId = randomBytes(4).toString('hex');
-  const work = mkdtempSync(join(tmpdir(), 'wharf-bench-registry-'));
-  defer(() => rmSync(work, { recursive: true, force: true }));
-
   const layerContentBytes = LAYER_SHARES.map((share) => Math.round(share * IMAGE_MB * MB));
-  progress(`writing a ${IMAGE_MB} MB OCI image in ${layerContentBytes.length} layers`);
-  const image = await writeOciImage(join(work, 'image'), TAG, layerContentBytes);
-
-  progress('starting wharf server and the reference docker-registry');
-  const wharf = await startWharf();
-  defer(() => wharf.stop());
-  const referenceStorage = join(work, 'reference-storage');
-  await mkdir(referenceStorage);
-  if (statSync(referenceStorage).dev !== statSync(wharf.dataDir).dev) {
-    throw new Error(`the reference's storage ${referenceStorage} and Wharf's data dir ${wharf.dataDir} are on different file systems`);
-  }
-  const reference = await startReferenceRegistry(work, referenceStorage);
-  defer(() => reference.stop());
-  const wharfRegistry = await loginToWharfRegistry(wharf);
-  defer(() => wharfRegistry.close());
+  const { work, image, wharf, wharfRegistry, reference, runId, signal } = await startRegistryBench('registry', defer, layerContentBytes);
 
   const registries: Registry[] = [
     { label: 'reference: docker-registry', host: reference.host, pid: reference.process.pid!, credentials: undefined, createRepository: async () => {} },
@@ -89,10 +60,7 @@ runBenchmark('registry-throughput', async (defer) => {
     for (const registry of order) {
       progress(`round ${round + 1}/${ROUNDS}: push to ${registry.label}`);
       await registry.createRepository(repository);
-      const sample = await measure(registry, () => timedSkopeoCopy([
-        '--dest-tls-verify=false', ...credentialArgs('--dest-creds', registry),
-        `oci:${image.dir}:${TAG}`, `docker://${registry.host}/${repository}:${TAG}`,
-      ], aborter.signal));
+      const sample = await measure(registry, () => timedPush(image, registry, repository, signal));
       if (sample.serverWrittenBytes < MIN_WRITTEN_SHARE * image.totalBytes) {
         throw new Error(`${registry.label} wrote only ${(sample.serverWrittenBytes / MB).toFixed(1)} MB during the push of ${(image.totalBytes / MB).toFixed(1)} MB: blobs were not uploaded`);
       }
@@ -102,10 +70,7 @@ runBenchmark('registry-throughput', async (defer) => {
       progress(`round ${round + 1}/${ROUNDS}: pull from ${registry.label}`);
       const destination = join(work, `pull-${round}-${registries.indexOf(registry)}`);
       try {
-        pulls.get(registry)!.push(await measure(registry, () => timedSkopeoCopy([
-          '--src-tls-verify=false', ...credentialArgs('--src-creds', registry),
-          `docker://${registry.host}/${repository}:${TAG}`, `dir:${destination}`,
-        ], aborter.signal)));
+        pulls.get(registry)!.push(await measure(registry, () => timedPull(registry, repository, image.tag, destination, signal)));
         checkPulledLayers(image, destination);
       } finally {
         await rm(destination, { recursive: true, force: true });
@@ -128,10 +93,6 @@ runBenchmark('registry-throughput', async (defer) => {
     + `(${image.layers.map((l) => (l.size / MB).toFixed(0)).join(' + ')} MB, random content, gzip level 0). MB = 10^6 bytes.\n`
     + 'Times are whole skopeo commands (start to exit); MB/s = image bytes / time.\n');
 });
-
-function credentialArgs(flag: string, registry: Registry): string[] {
-  return registry.credentials === undefined ? [] : [flag, registry.credentials];
-}
 
 /** Runs one timed copy and reads what the registry process spent on it meanwhile. */
 async function measure(registry: Registry, copy: () => Promise<number>): Promise<Sample> {

@@ -21,12 +21,46 @@ export const SKOPEO_BINARY = 'skopeo';
 /** A copy of a few GB on loopback takes well under a minute; a hung one fails the benchmark. */
 const COPY_TIMEOUT_MS = 10 * 60_000;
 
+/** A registry as skopeo reaches it: plain http on loopback, with or without credentials. */
+export interface RegistryEndpoint {
+  /** `<host>:<port>`. */
+  host: string;
+  /** `<user>:<password>`; undefined for anonymous access. */
+  credentials: string | undefined;
+}
+
+/**
+ * `skopeo copy oci:<dir>:<tag> docker://<host>/<repository>:<tag>`; resolves with its time in ms
+ * (see timedSkopeoCopy).
+ */
+export function timedPush(image: { dir: string; tag: string }, registry: RegistryEndpoint, repository: string, signal: AbortSignal): Promise<number> {
+  return timedSkopeoCopy([
+    '--dest-tls-verify=false', ...credentialArgs('--dest-creds', registry),
+    `oci:${image.dir}:${image.tag}`, `docker://${registry.host}/${repository}:${image.tag}`,
+  ], signal);
+}
+
+/**
+ * `skopeo copy docker://<host>/<repository>:<tag> dir:<destination>`; resolves with its time in
+ * ms (see timedSkopeoCopy).
+ */
+export function timedPull(registry: RegistryEndpoint, repository: string, tag: string, destination: string, signal: AbortSignal): Promise<number> {
+  return timedSkopeoCopy([
+    '--src-tls-verify=false', ...credentialArgs('--src-creds', registry),
+    `docker://${registry.host}/${repository}:${tag}`, `dir:${destination}`,
+  ], signal);
+}
+
+function credentialArgs(flag: string, registry: RegistryEndpoint): string[] {
+  return registry.credentials === undefined ? [] : [flag, registry.credentials];
+}
+
 /**
  * Runs `skopeo --insecure-policy copy <args...>` with a fresh, empty blob-info cache; resolves
  * with the wall-clock time of the whole command in ms (process start to exit), rejects with its
  * stderr when it fails. `signal` kills it (the benchmark's cleanup aborts copies still running).
  */
-export async function timedSkopeoCopy(args: readonly string[], signal: AbortSignal): Promise<number> {
+async function timedSkopeoCopy(args: readonly string[], signal: AbortSignal): Promise<number> {
   const cacheHome = await mkdtemp(join(tmpdir(), 'wharf-bench-skopeo-'));
   try {
     const skopeoArgs = ['--insecure-policy', 'copy', '--quiet', ...args];
