@@ -18,6 +18,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v tar >/dev/null || need+=(tar)
 if (( for_tests )); then
   [[ -x /usr/bin/aws ]] || need+=(awscli)
+  command -v skopeo >/dev/null || need+=(skopeo)
 fi
 if (( for_bench )); then
   command -v skopeo >/dev/null || need+=(skopeo)

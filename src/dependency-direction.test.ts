@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   registry: ['model', 'domain'],
   api: ['model', 'domain', 'sigv4', 'controllers', 'registry'],
   agent: ['model', 'sigv4'],
-  cli: ['model', 'api', 'store', 'agent', 'sigv4', 'registry'],
+  cli: ['model', 'api', 'store', 'agent', 'sigv4'],
   bin: ['cli'],
 };
 /** Folder → folders it may name types from (`import type`), erased at run time. */

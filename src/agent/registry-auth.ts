@@ -1,6 +1,7 @@
 /**
  * Credentials for pulling from the Wharf server's own registry, as the ECS agent gets them from
- * ECR: when a task's image lives on the server's host:port, the agent asks GetAuthorizationToken
+ * ECR: when a task's image lives on the server's host:port (or the host it advertises for its
+ * registry, GetAuthorizationToken's proxyEndpoint), the agent asks GetAuthorizationToken
  * (signed with its own credentials) and hands Docker the result as X-Registry-Auth. A token is
  * reused until shortly before it expires. Images from anywhere else are pulled as Docker would.
  */
@@ -21,33 +22,47 @@ export function registryHostOf(image: string): string | undefined {
 
 export class RegistryAuth {
   readonly #ecr: EcsClient;
-  readonly #registryHost: string;
+  readonly #serverHost: string;
   readonly #nowMs: () => number;
-  #cached: { header: string; expiresAtMs: number } | undefined;
+  #cached: { password: string; username: string; registryHost: string; expiresAtMs: number } | undefined;
 
-  /** `registryHost` is the server's `host:port` as task definitions name it. */
-  constructor(ecr: EcsClient, registryHost: string, nowMs: () => number = Date.now) {
+  /**
+   * `serverHost` is the `host:port` the agent dials. The registry may also be advertised under
+   * another name (the server's --advertise-host): GetAuthorizationToken's proxyEndpoint says which.
+   */
+  constructor(ecr: EcsClient, serverHost: string, nowMs: () => number = Date.now) {
     this.#ecr = ecr;
-    this.#registryHost = registryHost;
+    this.#serverHost = serverHost;
     this.#nowMs = nowMs;
   }
 
   /** The X-Registry-Auth value for pulling `image`, or undefined when it is not in Wharf's registry. */
   async headerFor(image: string, signal?: AbortSignal): Promise<string | undefined> {
     const host = registryHostOf(image);
-    if (host !== this.#registryHost) return undefined;
-    if (this.#cached && this.#cached.expiresAtMs - RENEW_BEFORE_EXPIRY_MS > this.#nowMs()) return this.#cached.header;
+    if (host === undefined) return undefined;
+    // Until a token says where the registry is advertised, only the server's own host is known.
+    if (host !== this.#serverHost && this.#cached !== undefined && host !== this.#cached.registryHost) return undefined;
+    const token = await this.#token(signal);
+    if (host !== this.#serverHost && host !== token.registryHost) return undefined;
+    // URL-safe base64 *with* padding: Docker 20.10 decodes X-Registry-Auth with Go's padded
+    // URLEncoding and silently ignores a header it cannot decode.
+    return Buffer.from(JSON.stringify({ username: token.username, password: token.password, serveraddress: host }))
+      .toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  }
+
+  async #token(signal?: AbortSignal) {
+    if (this.#cached && this.#cached.expiresAtMs - RENEW_BEFORE_EXPIRY_MS > this.#nowMs()) return this.#cached;
     const res = await this.#ecr.call<GetAuthorizationTokenResponse>('GetAuthorizationToken', {}, signal ? { signal } : {});
     const data = res.authorizationData?.[0];
     const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new Error('GetAuthorizationToken answered no usable token');
-    const header = Buffer.from(JSON.stringify({
-      username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host,
-    })).toString('base64url');
+    let registryHost = this.#serverHost;
+    try {
+      registryHost = new URL(data?.proxyEndpoint ?? '').host;
+    } catch { /* no proxyEndpoint: the server's own host is all there is */ }
     // expiresAt is epoch seconds on the wire.
-    const expiresAtMs = Number(data?.expiresAt ?? 0) * 1000;
-    this.#cached = { header, expiresAtMs };
-    return header;
+    this.#cached = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), registryHost, expiresAtMs: Number(data?.expiresAt ?? 0) * 1000 };
+    return this.#cached;
   }
 }

@@ -28,6 +28,8 @@ const REGISTRY_SWEEP_MS = 10 * 60_000;
 const UPLOAD_IDLE_TIMEOUT_MS = 60 * 60_000;
 /** Blobs and layer links younger than this are never collected: a push may still be writing its manifest. */
 const REGISTRY_GC_GRACE_MS = 60 * 60_000;
+/** Longest a single request may take to arrive: a multi-gigabyte layer in one PATCH over a slow link. */
+const REGISTRY_REQUEST_TIMEOUT_MS = 60 * 60_000;
 
 export interface WharfServerOptions {
   store: Store;
@@ -75,7 +77,7 @@ export class WharfServer {
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
-    this.#blobs = new DiskBlobStore(join(options.registryDir));
+    this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
     const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
     const registry = createRegistryHandler({ ctx: this.#ctx, blobs: this.#blobs, tokens });
     const timings = options.registryTimings ?? {};
@@ -109,7 +111,9 @@ export class WharfServer {
       sweepIntervalMs: TASK_RETENTION_SWEEP_MS,
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
-    this.#http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
+    // on a slow link. headersTimeout still bounds a client that never finishes its headers.
+    this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);

@@ -62,6 +62,19 @@ export async function getLayer(ctx: DomainContext, repository: string, digest: s
   return (await ctx.store.get<LayerRecord>(keys.layer(repository, digest)))?.value;
 }
 
+/**
+ * Marks a linked blob as just used, so garbage collection gives it a fresh grace period: a client
+ * that saw it exist (HEAD) skips uploading it and names it in a manifest moments later.
+ */
+export async function touchLayer(ctx: DomainContext, repository: string, digest: string): Promise<void> {
+  const entry = await ctx.store.get<LayerRecord>(keys.layer(repository, digest));
+  if (!entry) return;
+  await ctx.store.put(entry.key, { ...entry.value, linkedAtMs: ctx.nowMs() }, { expectedModRevision: entry.modRevision }).catch((err: unknown) => {
+    // Someone else wrote it meanwhile (a relink or an unlink): either way there is nothing to refresh.
+    if (!(err instanceof ConflictError)) throw err;
+  });
+}
+
 /** Removes a blob from a repository; false when it was not there. */
 export async function unlinkLayer(ctx: DomainContext, repository: string, digest: string): Promise<boolean> {
   const entry = await ctx.store.get(keys.layer(repository, digest));
@@ -107,6 +120,7 @@ export interface PutImageInput {
  */
 export async function putImage(ctx: DomainContext, input: PutImageInput): Promise<ImageRecord> {
   const { repositoryName, parsed, tag } = input;
+  await requireRepository(ctx, repositoryName);
   const digest = digestOf(input.manifest);
   if (input.digest !== undefined && input.digest !== digest) {
     throw new ImageDigestDoesNotMatchException(`Invalid parameter at 'imageDigest' failed to satisfy constraint: 'the manifest's digest is ${digest}, not ${input.digest}'`);

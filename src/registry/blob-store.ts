@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,9 +73,20 @@ export class DiskBlobStore implements BlobStore {
   readonly #hashes = new Map<string, { hash: Hash; offset: number }>();
   /** Sessions with an append or completion in progress: a second concurrent one is refused. */
   readonly #busy = new Set<string>();
+  readonly #nowMs: () => number;
 
-  constructor(root: string) {
+  /**
+   * `nowMs` stamps sessions and blobs (their files' modification times), so expiry and garbage
+   * collection measure age on the same clock as the rest of the server.
+   */
+  constructor(root: string, nowMs: () => number = Date.now) {
     this.#root = root;
+    this.#nowMs = nowMs;
+  }
+
+  async #touch(file: string): Promise<void> {
+    const now = new Date(this.#nowMs());
+    await utimes(file, now, now);
   }
 
   async init(): Promise<this> {
@@ -138,9 +149,10 @@ export class DiskBlobStore implements BlobStore {
     const id = randomUUID();
     const dir = join(this.#root, 'uploads', id);
     await mkdir(dir);
-    const info: SessionInfo = { repositoryName, startedAtMs: Date.now() };
+    const info: SessionInfo = { repositoryName, startedAtMs: this.#nowMs() };
     await writeFile(join(dir, 'info.json'), JSON.stringify(info));
     await writeFile(join(dir, 'data'), '');
+    await this.#touch(join(dir, 'data'));
     this.#hashes.set(id, { hash: createHash('sha256'), offset: 0 });
     return { id, repositoryName, size: 0, startedAtMs: info.startedAtMs, touchedAtMs: info.startedAtMs };
   }
@@ -166,7 +178,7 @@ export class DiskBlobStore implements BlobStore {
       if (expectedOffset !== undefined && expectedOffset !== size) throw new UploadOffsetError(size, expectedOffset);
       const known = this.#hashes.get(id);
       // The running hash continues from a copy, so a failed append can leave the original as it was.
-      const hash = known?.offset === size ? known.hash.copy() : undefined;
+      const hash = known?.offset === size ? known.hash.copy() : size === 0 ? createHash('sha256') : undefined;
       let written = 0;
       const counter = new Transform({
         highWaterMark: STREAM_BUFFER_BYTES,
@@ -184,6 +196,7 @@ export class DiskBlobStore implements BlobStore {
       }
       if (hash) this.#hashes.set(id, { hash, offset: size + written });
       else this.#hashes.delete(id);
+      await this.#touch(file);
       return size + written;
     });
   }
@@ -208,6 +221,8 @@ export class DiskBlobStore implements BlobStore {
       try { await handle.sync(); } finally { await handle.close(); }
       const target = this.#blobPath(digest);
       await mkdir(join(target, '..'), { recursive: true });
+      // A blob's age counts from its completion: collection leaves young blobs alone.
+      await this.#touch(file);
       await rename(file, target);
       await syncDirectory(join(target, '..'));
       await this.#remove(id, dir);

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import {
   IMAGE_TAG, MAX_MANIFEST_BYTES, MEDIA_TYPES, deleteImage, deleteImageTag, getLayer, isValidRepositoryName, linkLayer, listImageTags,
-  listReferrers, listRepositoryNames, parseDigest, parseManifest, putImage, requireRepository, resolveImage, unlinkLayer,
+  listReferrers, listRepositoryNames, parseDigest, parseManifest, putImage, requireRepository, resolveImage, touchLayer, unlinkLayer,
   type DomainContext,
 } from '../domain/index.js';
 import type { BlobStore, ByteRange } from './blob-store.js';
@@ -36,6 +36,8 @@ export function isRegistryRequest(req: IncomingMessage): boolean {
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 const DEFAULT_PAGE = 100;
+/** A HEAD refreshes a blob's link once it is this old: well inside the collection grace (an hour). */
+const LINK_REFRESH_AFTER_MS = 10 * 60_000;
 const MAX_PAGE = 1000;
 
 type Route =
@@ -208,16 +210,19 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
   // ---- blobs ----
 
   /** The blob's size when the repository holds it, else BLOB_UNKNOWN. */
-  async function requireBlob(name: string, digest: string): Promise<number> {
+  async function requireBlob(name: string, digest: string, headOnly: boolean): Promise<number> {
     if (!parseDigest(digest)) throw new RegistryError('DIGEST_INVALID', `invalid digest '${digest}'`);
     await requireRepository(ctx, name);
-    const stored = (await getLayer(ctx, name, digest)) ? await blobs.stat(digest) : undefined;
-    if (!stored) throw new RegistryError('BLOB_UNKNOWN', `blob unknown to registry: ${digest}`, { digest });
+    const link = await getLayer(ctx, name, digest);
+    const stored = link ? await blobs.stat(digest) : undefined;
+    if (!link || !stored) throw new RegistryError('BLOB_UNKNOWN', `blob unknown to registry: ${digest}`, { digest });
+    // A push asks HEAD before each layer and skips the ones that exist: keep those from collection.
+    if (headOnly && ctx.nowMs() - link.linkedAtMs > LINK_REFRESH_AFTER_MS) await touchLayer(ctx, name, digest);
     return stored.size;
   }
 
   async function getBlob(req: IncomingMessage, res: ServerResponse, name: string, digest: string, headOnly: boolean): Promise<void> {
-    const size = await requireBlob(name, digest);
+    const size = await requireBlob(name, digest, headOnly);
     const headers = {
       ...API_VERSION_HEADER,
       'Content-Type': 'application/octet-stream',
@@ -378,7 +383,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
 function pageSize(q: URLSearchParams): number {
   const n = q.get('n');
   if (n === null) return DEFAULT_PAGE;
-  if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, not '${n}'`, undefined, 400);
+  if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, not '${n}'`);
   return Math.min(Number(n), MAX_PAGE);
 }
 

@@ -37,7 +37,11 @@ export async function startInProcessServer(options: { nowMs?: () => number } = {
     log: () => undefined,
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
   });
-  const url = await server.start();
+  const url = await server.start().catch(async (err: unknown) => {
+    await store.close();
+    rmSync(registryDir, { recursive: true, force: true });
+    throw err;
+  });
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   return {
     url, store, ecs, server, registryDir,
