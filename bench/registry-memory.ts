@@ -30,7 +30,7 @@ interface Peak {
 }
 
 runBenchmark('registry-memory', async (defer) => {
-  const { work, image, wharf, wharfRegistry, reference, runId, signal } = await startRegistryBench('registry-memory', defer, [LAYER_MIB * MIB]);
+  const { work, image, wharf, wharfRegistry, reference, runId, copies } = await startRegistryBench('registry-memory', defer, [LAYER_MIB * MIB]);
 
   const repository = `bench-memory-${runId}`;
   await wharfRegistry.createRepository(repository);
@@ -43,10 +43,10 @@ runBenchmark('registry-memory', async (defer) => {
     const idle = residentBytes(side.pid);
     if (idle === undefined) throw new Error(`${side.label} is gone`);
     progress(`push to ${side.label}`);
-    const push = await sampledPeak(side.pid, () => timedPush(image, side, repository, signal));
+    const push = await sampledPeak(side.pid, () => timedPush(image, side, repository, copies));
     progress(`pull from ${side.label}`);
     const destination = join(work, 'pull');
-    const pull = await sampledPeak(side.pid, () => timedPull(side, repository, image.tag, destination, signal));
+    const pull = await sampledPeak(side.pid, () => timedPull(side, repository, image.tag, destination, copies));
     checkPulledLayers(image, destination);
     await rm(destination, { recursive: true, force: true });
     const hwm = peakResidentBytes(side.pid);

@@ -45,7 +45,7 @@ interface Sample {
 
 runBenchmark('registry-throughput', async (defer) => {
   const layerContentBytes = LAYER_SHARES.map((share) => Math.round(share * IMAGE_MB * MB));
-  const { work, image, wharf, wharfRegistry, reference, runId, signal } = await startRegistryBench('registry', defer, layerContentBytes);
+  const { work, image, wharf, wharfRegistry, reference, runId, copies } = await startRegistryBench('registry', defer, layerContentBytes);
 
   const registries: Registry[] = [
     { label: 'reference: docker-registry', host: reference.host, pid: reference.process.pid!, credentials: undefined, createRepository: async () => {} },
@@ -60,7 +60,7 @@ runBenchmark('registry-throughput', async (defer) => {
     for (const registry of order) {
       progress(`round ${round + 1}/${ROUNDS}: push to ${registry.label}`);
       await registry.createRepository(repository);
-      const sample = await measure(registry, () => timedPush(image, registry, repository, signal));
+      const sample = await measure(registry, () => timedPush(image, registry, repository, copies));
       if (sample.serverWrittenBytes < MIN_WRITTEN_SHARE * image.totalBytes) {
         throw new Error(`${registry.label} wrote only ${(sample.serverWrittenBytes / MB).toFixed(1)} MB during the push of ${(image.totalBytes / MB).toFixed(1)} MB: blobs were not uploaded`);
       }
@@ -70,7 +70,7 @@ runBenchmark('registry-throughput', async (defer) => {
       progress(`round ${round + 1}/${ROUNDS}: pull from ${registry.label}`);
       const destination = join(work, `pull-${round}-${registries.indexOf(registry)}`);
       try {
-        pulls.get(registry)!.push(await measure(registry, () => timedPull(registry, repository, image.tag, destination, signal)));
+        pulls.get(registry)!.push(await measure(registry, () => timedPull(registry, repository, image.tag, destination, copies)));
         checkPulledLayers(image, destination);
       } finally {
         await rm(destination, { recursive: true, force: true });

@@ -15,7 +15,7 @@ export { SLEEP_COMMAND, waitForConnectedAgent, registerSleepTaskDefinition, wait
 export { writeOciImage, checkPulledLayers } from './oci-image.js';
 export type { OciImage } from './oci-image.js';
 export { SKOPEO_BINARY, timedPush, timedPull } from './skopeo.js';
-export type { RegistryEndpoint } from './skopeo.js';
+export type { RegistryEndpoint, CopyContext } from './skopeo.js';
 export { REFERENCE_REGISTRY_BINARY, startReferenceRegistry } from './reference-registry.js';
 export type { ReferenceRegistry } from './reference-registry.js';
 export { loginToWharfRegistry } from './wharf-registry.js';

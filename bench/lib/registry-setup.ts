@@ -12,7 +12,7 @@ import { requireCommands } from './child.js';
 import { writeOciImage, type OciImage } from './oci-image.js';
 import { REFERENCE_REGISTRY_BINARY, startReferenceRegistry, type ReferenceRegistry } from './reference-registry.js';
 import type { Defer } from './run.js';
-import { SKOPEO_BINARY } from './skopeo.js';
+import { SKOPEO_BINARY, type CopyContext } from './skopeo.js';
 import { progress } from './table.js';
 import { loginToWharfRegistry, type WharfRegistry } from './wharf-registry.js';
 
@@ -25,15 +25,13 @@ export interface RegistryBench {
   reference: ReferenceRegistry;
   /** Unique to this run, for repository names. */
   runId: string;
-  /** Aborted by cleanup: pass it to every skopeo copy. */
-  signal: AbortSignal;
+  /** For every skopeo copy: cleanup kills copies in flight first, then removes `work`. */
+  copies: CopyContext;
 }
 
 /** Sets up a registry benchmark whose image has one layer per entry of `layerContentBytes`. */
 export async function startRegistryBench(name: string, defer: Defer, layerContentBytes: readonly number[]): Promise<RegistryBench> {
   requireCommands([SKOPEO_BINARY, REFERENCE_REGISTRY_BINARY], 'bash scripts/setup.sh --for-bench');
-  const aborter = new AbortController();
-  defer(() => aborter.abort());
   const work = mkdtempSync(join(tmpdir(), `wharf-bench-${name}-`));
   defer(() => rmSync(work, { recursive: true, force: true }));
 
@@ -53,5 +51,8 @@ export async function startRegistryBench(name: string, defer: Defer, layerConten
   defer(() => reference.stop());
   const wharfRegistry = await loginToWharfRegistry(wharf);
   defer(() => wharfRegistry.close());
-  return { work, image, wharf, wharfRegistry, reference, runId: randomBytes(4).toString('hex'), signal: aborter.signal };
+  // Registered last, so it runs first: no copy is left writing into what the other steps remove.
+  const aborter = new AbortController();
+  defer(() => aborter.abort());
+  return { work, image, wharf, wharfRegistry, reference, runId: randomBytes(4).toString('hex'), copies: { signal: aborter.signal, scratchDir: work } };
 }

@@ -13,13 +13,18 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const SKOPEO_BINARY = 'skopeo';
 /** A copy of a few GB on loopback takes well under a minute; a hung one fails the benchmark. */
 const COPY_TIMEOUT_MS = 10 * 60_000;
+
+/** Where copies run: `signal` kills those in flight; each copy's blob-info cache lives under `scratchDir`. */
+export interface CopyContext {
+  signal: AbortSignal;
+  scratchDir: string;
+}
 
 /** A registry as skopeo reaches it: plain http on loopback, with or without credentials. */
 export interface RegistryEndpoint {
@@ -33,22 +38,22 @@ export interface RegistryEndpoint {
  * `skopeo copy oci:<dir>:<tag> docker://<host>/<repository>:<tag>`; resolves with its time in ms
  * (see timedSkopeoCopy).
  */
-export function timedPush(image: { dir: string; tag: string }, registry: RegistryEndpoint, repository: string, signal: AbortSignal): Promise<number> {
+export function timedPush(image: { dir: string; tag: string }, registry: RegistryEndpoint, repository: string, copies: CopyContext): Promise<number> {
   return timedSkopeoCopy([
     '--dest-tls-verify=false', ...credentialArgs('--dest-creds', registry),
     `oci:${image.dir}:${image.tag}`, `docker://${registry.host}/${repository}:${image.tag}`,
-  ], signal);
+  ], copies);
 }
 
 /**
  * `skopeo copy docker://<host>/<repository>:<tag> dir:<destination>`; resolves with its time in
  * ms (see timedSkopeoCopy).
  */
-export function timedPull(registry: RegistryEndpoint, repository: string, tag: string, destination: string, signal: AbortSignal): Promise<number> {
+export function timedPull(registry: RegistryEndpoint, repository: string, tag: string, destination: string, copies: CopyContext): Promise<number> {
   return timedSkopeoCopy([
     '--src-tls-verify=false', ...credentialArgs('--src-creds', registry),
     `docker://${registry.host}/${repository}:${tag}`, `dir:${destination}`,
-  ], signal);
+  ], copies);
 }
 
 function credentialArgs(flag: string, registry: RegistryEndpoint): string[] {
@@ -58,16 +63,17 @@ function credentialArgs(flag: string, registry: RegistryEndpoint): string[] {
 /**
  * Runs `skopeo --insecure-policy copy <args...>` with a fresh, empty blob-info cache; resolves
  * with the wall-clock time of the whole command in ms (process start to exit), rejects with its
- * stderr when it fails. `signal` kills it (the benchmark's cleanup aborts copies still running).
+ * stderr when it fails. The context's signal kills it (the benchmark's cleanup aborts copies still
+ * running); the cache sits in the context's scratch dir, so cleanup removes it even then.
  */
-async function timedSkopeoCopy(args: readonly string[], signal: AbortSignal): Promise<number> {
-  const cacheHome = await mkdtemp(join(tmpdir(), 'wharf-bench-skopeo-'));
+async function timedSkopeoCopy(args: readonly string[], copies: CopyContext): Promise<number> {
+  const cacheHome = await mkdtemp(join(copies.scratchDir, 'skopeo-cache-'));
   try {
     const skopeoArgs = ['--insecure-policy', 'copy', '--quiet', ...args];
     const asRoot = process.geteuid?.() === 0;
     const [command, commandArgs] = asRoot ? ['unshare', ['--user', SKOPEO_BINARY, ...skopeoArgs]] : [SKOPEO_BINARY, skopeoArgs];
     const started = performance.now();
-    await run(command, commandArgs, { ...process.env, XDG_DATA_HOME: cacheHome, HOME: cacheHome }, signal);
+    await run(command, commandArgs, { ...process.env, XDG_DATA_HOME: cacheHome, HOME: cacheHome }, copies.signal);
     return performance.now() - started;
   } finally {
     await rm(cacheHome, { recursive: true, force: true });
