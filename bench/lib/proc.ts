@@ -90,3 +90,20 @@ export function childProcesses(ppid: number): { pid: number; cmdline: string[] }
   }
   return out;
 }
+
+/**
+ * Bytes the process has passed to write-like and read-like system calls so far (`wchar`, `rchar`
+ * of /proc/<pid>/io: files and sockets alike, whether or not they reached the disk); undefined when
+ * it is gone.
+ */
+export function ioBytes(pid: number): { read: number; written: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const read = /^rchar:\s+(\d+)$/m.exec(text);
+  const written = /^wchar:\s+(\d+)$/m.exec(text);
+  return read && written ? { read: Number(read[1]), written: Number(written[1]) } : undefined;
+}
