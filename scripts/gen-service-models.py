@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trims botocore's service models into src/api/validation/models/<service>.json.
 
-Usage: python3 scripts/gen-service-models.py [service ...]     (default: ecs)
+Usage: python3 scripts/gen-service-models.py [service ...]     (default: ecs ecr)
        e.g. python3 scripts/gen-service-models.py ecs ecr logs application-autoscaling elbv2
 
 The output keeps what the wire protocols and input validation need (metadata, operations with
@@ -99,4 +99,4 @@ def main(services):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:] or ['ecs'])
+    main(sys.argv[1:] or ['ecs', 'ecr'])

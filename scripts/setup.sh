@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Wharf needs on a Debian 12 machine, idempotently: Debian packages when missing,
 # npm packages when the lock changed, a fresh build when the sources changed, and a running
-# Docker Engine. `--for-tests` adds what only the test suite needs.
+# Docker Engine. `--for-tests` adds what only the test suite needs, `--for-bench` what only the
+# benchmarks need (the registry benchmarks' client and reference registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for_tests=0
+for_bench=0
 [[ "${1:-}" == "--for-tests" ]] && for_tests=1
+[[ "${1:-}" == "--for-bench" ]] && for_bench=1
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -19,6 +22,11 @@ if (( for_tests )); then
   [[ -x /usr/bin/aws ]] || need+=(awscli)
   # The several-instances harness lets its hosts reach each other through the FORWARD chain.
   command -v iptables >/dev/null || need+=(iptables)
+  command -v skopeo >/dev/null || need+=(skopeo)
+fi
+if (( for_bench )); then
+  command -v skopeo >/dev/null || need+=(skopeo)
+  command -v docker-registry >/dev/null || need+=(docker-registry)
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing Debian packages: ${need[*]}"

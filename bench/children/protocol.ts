@@ -33,3 +33,28 @@ export interface LoadResult {
   /** CPU the load generator itself used during the measured window, as a share of one core. */
   cpuShareOfOneCore: number;
 }
+
+/** The simulated agents of the control-plane benchmark: one child process runs `count` of them. */
+export interface SimulatedAgentsSpec {
+  url: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  cluster: string;
+  count: number;
+  /** Index of this child's first agent among all the benchmark's agents (its zone follows from it). */
+  firstIndex: number;
+  /** `ecs.availability-zone` values, given out round-robin by agent index. */
+  zones: string[];
+  cpu: number;
+  memoryMiB: number;
+  /** How many agents register at once while the child starts. */
+  joinConcurrency: number;
+}
+
+/**
+ * What the simulated agents write on stdout, one JSON object a line. `progress` counts the reports
+ * sent since the last `reset` (the driver writes `{"type":"reset"}` on stdin); times are epoch ms.
+ */
+export type SimulatedAgentsMessage =
+  | { type: 'ready'; agents: number }
+  | { type: 'reset' }
+  | { type: 'progress'; running: number; stopped: number; firstRunningAt?: number; lastRunningAt?: number; firstStoppedAt?: number; lastStoppedAt?: number };

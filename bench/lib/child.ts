@@ -1,5 +1,5 @@
 /** Child processes of the benchmarks: waiting for what they print, and ending them. */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 
 /**
  * Resolves with the first match of `pattern` in the child's stdout (accumulated across chunks);
@@ -58,4 +58,13 @@ export function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
     });
     child.kill(signal);
   });
+}
+
+/**
+ * Throws, naming `setup` as the fix, when one of `commands` is not on PATH (checked by running it
+ * with `--version`).
+ */
+export function requireCommands(commands: readonly string[], setup: string): void {
+  const missing = commands.filter((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).error !== undefined);
+  if (missing.length > 0) throw new Error(`${missing.join(' and ')} not found on PATH; run \`${setup}\` first`);
 }

@@ -37,13 +37,23 @@ export function cpuTimeMs(pid: number): number | undefined {
 
 /** VmRSS from /proc/<pid>/status in bytes; undefined when the process is gone. */
 export function residentBytes(pid: number): number | undefined {
+  return statusKilobytes(pid, 'VmRSS');
+}
+
+/** VmHWM from /proc/<pid>/status: the most resident memory the process has had, in bytes. */
+export function peakResidentBytes(pid: number): number | undefined {
+  return statusKilobytes(pid, 'VmHWM');
+}
+
+/** One "<field>: <n> kB" line of /proc/<pid>/status in bytes; undefined when the process is gone. */
+function statusKilobytes(pid: number, field: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     return undefined;
   }
-  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(text);
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(text);
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
@@ -79,4 +89,21 @@ export function childProcesses(ppid: number): { pid: number; cmdline: string[] }
     }
   }
   return out;
+}
+
+/**
+ * Bytes the process has passed to write-like and read-like system calls so far (`wchar`, `rchar`
+ * of /proc/<pid>/io: files and sockets alike, whether or not they reached the disk); undefined when
+ * it is gone.
+ */
+export function ioBytes(pid: number): { read: number; written: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const read = /^rchar:\s+(\d+)$/m.exec(text);
+  const written = /^wchar:\s+(\d+)$/m.exec(text);
+  return read && written ? { read: Number(read[1]), written: Number(written[1]) } : undefined;
 }

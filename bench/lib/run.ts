@@ -21,7 +21,9 @@ export function runBenchmark(name: string, body: (defer: Defer) => Promise<void>
       }
     }
   })());
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
     progress(`${name}: ${signal}, cleaning up`);
     void cleanup().finally(() => process.exit(130));
   };
@@ -29,6 +31,8 @@ export function runBenchmark(name: string, body: (defer: Defer) => Promise<void>
   process.once('SIGTERM', onSignal);
   body((step) => { steps.push(step); })
     .catch((err: unknown) => {
+      // After Ctrl-C the body fails because cleanup pulled things from under it; that is no news.
+      if (interrupted) return;
       process.stderr.write(`${name} benchmark could not run: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
       process.exitCode = 1;
     })

@@ -16,7 +16,8 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { ContainerRuntime, ContainerState, ImagePullBehavior, RuntimeEvent, RuntimeInfo, Subscription } from './container-runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
-import { EcsApiError, EcsClient } from './ecs-client.js';
+import { ECR_SERVICE, EcsApiError, EcsClient } from './ecs-client.js';
+import { RegistryAuth } from './registry-auth.js';
 import { GatewayClient } from './gateway-client.js';
 import type { Logger } from './log.js';
 import { jsonLogger } from './log.js';
@@ -164,7 +165,13 @@ export class Agent {
       agentHash: options.agentHash ?? 'wharf',
     };
     this.ownsRuntime = options.runtime === undefined;
-    this.runtime = options.runtime ?? new DockerRuntime({ ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+    // Images in the server's own registry are pulled with an ECR token, as the ECS agent does.
+    const ecr = new EcsClient({ serverUrl: options.serverUrl, region: this.o.region, credentials: options.credentials, service: ECR_SERVICE });
+    const registryAuth = new RegistryAuth(ecr, new URL(options.serverUrl).host);
+    this.runtime = options.runtime ?? new DockerRuntime({
+      ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+      registryAuth: (image, signal) => registryAuth.headerFor(image, signal),
+    });
     this.log = this.o.logger;
     this.clock = this.o.clock;
   }

@@ -32,6 +32,8 @@ export interface DockerRequest {
   body?: unknown;
   /** Raw request body stream (image import); sent as application/x-tar. */
   stream?: NodeJS.ReadableStream;
+  /** Extra request headers (X-Registry-Auth on a pull). */
+  headers?: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -147,7 +149,7 @@ export class DockerClient {
     }
     const path = qs.size > 0 ? `${req.path}?${qs.toString()}` : req.path;
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const headers: Record<string, string | number> = { host: 'docker' };
+    const headers: Record<string, string | number> = { ...req.headers, host: 'docker' };
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;

@@ -15,6 +15,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export interface DockerRuntimeOptions {
   /** DOCKER_HOST syntax; defaults to $DOCKER_HOST, then unix:///var/run/docker.sock. */
   dockerHost?: string;
+  /** The X-Registry-Auth for pulling an image, when the image's registry needs one the agent can get. */
+  registryAuth?: (image: string, signal?: AbortSignal) => Promise<string | undefined>;
 }
 
 /** Splits an image reference into what POST /images/create wants: repository and tag-or-digest. */
@@ -139,8 +141,11 @@ export class DockerRuntime implements ContainerRuntime {
   /** Images this runtime pulled, for the `once` pull behavior (in memory: a restart pulls once more). */
   private readonly pulled = new Set<string>();
 
+  private readonly registryAuth: DockerRuntimeOptions['registryAuth'];
+
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new DockerClient(options.dockerHost);
+    this.registryAuth = options.registryAuth;
   }
 
   close(): void {
@@ -194,8 +199,12 @@ export class DockerRuntime implements ContainerRuntime {
     const { repo, tag } = splitImageReference(image);
     let digest: string | undefined;
     let failure: string | undefined;
+    const auth = await this.registryAuth?.(image, opts.signal);
     await this.docker.stream(
-      { method: 'POST', path: '/images/create', query: { fromImage: repo, tag }, timeoutMs: TIMEOUTS.dockerPullMs, signal: opts.signal },
+      {
+        method: 'POST', path: '/images/create', query: { fromImage: repo, tag }, timeoutMs: TIMEOUTS.dockerPullMs, signal: opts.signal,
+        ...(auth !== undefined ? { headers: { 'X-Registry-Auth': auth } } : {}),
+      },
       (line) => {
         if (typeof line.error === 'string') failure = line.error;
         const status = line.status;

@@ -1,6 +1,6 @@
 /**
  * The ECS JSON API as an SDK calls it (awsJson1_1 over HTTP, SigV4 for service `ecs`), reduced to
- * what the agent needs. node:http only: the agent must stay small, so no AWS SDK at runtime.
+ * what the agent needs; the same client calls ECR for registry tokens. node:http only: the agent must stay small, so no AWS SDK at runtime.
  */
 import http from 'node:http';
 import type { RegisterContainerInstanceRequest, RegisterContainerInstanceResponse } from '@aws-sdk/client-ecs';
@@ -10,6 +10,11 @@ import { signRequest } from '../sigv4/index.js';
 import { TIMEOUTS, withTimeout } from './timeouts.js';
 
 export const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
+
+/** The awsJson1_1 service a client calls: its X-Amz-Target prefix and SigV4 service name. */
+export interface JsonServiceName { targetPrefix: string; signingName: string }
+export const ECS_SERVICE: JsonServiceName = { targetPrefix: ECS_TARGET_PREFIX, signingName: 'ecs' };
+export const ECR_SERVICE: JsonServiceName = { targetPrefix: 'AmazonEC2ContainerRegistry_V20150921', signingName: 'ecr' };
 
 /**
  * An ECS API call failed. `code` is the AWS error type (`__type`), or `NetworkingError` when no
@@ -26,6 +31,8 @@ export interface EcsClientOptions {
   serverUrl: string;
   region: string;
   credentials: Credentials;
+  /** ECS unless told otherwise (the agent also calls ECR for registry tokens). */
+  service?: JsonServiceName;
 }
 
 /** Minimal HTTP transport over node:http or, lazily, node:https. */
@@ -54,14 +61,15 @@ export class EcsClient {
 
   /** One signed awsJson1_1 call. Rejects with EcsApiError. */
   async call<TOut>(operation: string, input: object, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<TOut> {
+    const service = this.options.service ?? ECS_SERVICE;
     const body = JSON.stringify(input);
     const headers: Record<string, string> = {
       host: this.url.host,
       'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': `${ECS_TARGET_PREFIX}.${operation}`,
+      'x-amz-target': `${service.targetPrefix}.${operation}`,
     };
     Object.assign(headers, signRequest({ method: 'POST', url: this.url, headers, body }, this.options.credentials,
-      { region: this.options.region, service: 'ecs' }));
+      { region: this.options.region, service: service.signingName }));
     let res: Awaited<ReturnType<typeof httpRequest>>;
     try {
       res = await httpRequest(this.url, 'POST', headers, body, withTimeout(opts.timeoutMs ?? TIMEOUTS.ecsCallMs, opts.signal));

@@ -1,7 +1,7 @@
 /**
- * The Wharf server's HTTP front: every AWS-compatible API on one port (by X-Amz-Target), the agent
- * gateway (WebSocket upgrade), and an unauthenticated /health probe. It owns no state of its own:
- * the store it is given holds everything.
+ * The Wharf server's HTTP front: every AWS-compatible API on one port (by X-Amz-Target), the image
+ * registry under /v2/, the agent gateway (WebSocket upgrade), and an unauthenticated /health
+ * probe. Its state is the store it is given, plus the registry's blobs on disk.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,10 +11,14 @@ import { ServiceController, TaskRetentionController } from '../controllers/index
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
+import { join } from 'node:path';
+import { InvalidParameterException } from '../model/index.js';
+import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
+import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
-import { ecsModel } from './validation/index.js';
+import { ecrModel, ecsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -26,6 +30,14 @@ export const INSTANCE_LOSS_GRACE_MS = 15_000;
 const SERVICE_RESYNC_MS = 30_000;
 /** Services synced at once; placements of different services race only through compare-and-swap. */
 const SERVICE_SYNC_CONCURRENCY = 4;
+/** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
+const REGISTRY_SWEEP_MS = 10 * 60_000;
+/** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
+const UPLOAD_IDLE_TIMEOUT_MS = 60 * 60_000;
+/** Blobs and layer links younger than this are never collected: a push may still be writing its manifest. */
+const REGISTRY_GC_GRACE_MS = 60 * 60_000;
+/** Longest a single request may take to arrive: a multi-gigabyte layer in one PATCH over a slow link. */
+const REGISTRY_REQUEST_TIMEOUT_MS = 60 * 60_000;
 
 export interface WharfServerOptions {
   store: Store;
@@ -34,6 +46,15 @@ export interface WharfServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** The registry's directory (blobs, upload sessions, token secret); `<dataDir>/registry`. */
+  registryDir: string;
+  /**
+   * The host docker uses to reach this server's registry (repositoryUri, proxyEndpoint). Default:
+   * the listen host, or 127.0.0.1 when listening on every address.
+   */
+  advertiseHost?: string;
+  /** Registry housekeeping timings; the defaults above unless a test shortens them. */
+  registryTimings?: { sweepIntervalMs?: number; uploadIdleTimeoutMs?: number; graceMs?: number };
   /** Largest request body accepted; ECS's own limit on a task definition is 64 KiB. */
   maxBodyBytes: number;
   heartbeatIntervalMs: number;
@@ -56,6 +77,9 @@ export class WharfServer {
   readonly #ctx: DomainContext;
   readonly #taskRetention: TaskRetentionController;
   readonly #services: ServiceController;
+  readonly #blobs: DiskBlobStore;
+  readonly #registryMaintenance: RegistryMaintenance;
+  #registryAddress = '';
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -66,12 +90,28 @@ export class WharfServer {
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
+    this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
+    const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
+    const registry = createRegistryHandler({ ctx: this.#ctx, blobs: this.#blobs, tokens });
+    const timings = options.registryTimings ?? {};
+    this.#registryMaintenance = new RegistryMaintenance({
+      ctx: this.#ctx, blobs: this.#blobs,
+      sweepIntervalMs: timings.sweepIntervalMs ?? REGISTRY_SWEEP_MS,
+      uploadIdleTimeoutMs: timings.uploadIdleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS,
+      graceMs: timings.graceMs ?? REGISTRY_GC_GRACE_MS,
+    });
     const json = createJsonProtocolHandler({
       services: [{
         targetPrefix: 'AmazonEC2ContainerServiceV20141113',
         signingName: 'ecs',
         model: ecsModel,
         handlers: ecsHandlers(this.#ctx),
+      }, {
+        targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
+        signingName: 'ecr',
+        model: ecrModel,
+        handlers: ecrHandlers({ ctx: this.#ctx, tokens, registryAddress: () => this.#registryAddress }),
+        missingMembersError: (message) => new InvalidParameterException(message),
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -91,8 +131,11 @@ export class WharfServer {
       concurrency: SERVICE_SYNC_CONCURRENCY,
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
-    this.#http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
+    // on a slow link. headersTimeout still bounds a client that never finishes its headers.
+    this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
+      if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
     this.#http.on('upgrade', (req, socket, head) => {
@@ -107,16 +150,24 @@ export class WharfServer {
   /** Listens; answers the base URL. No agent has a session yet, so every instance starts disconnected. */
   async start(): Promise<string> {
     await markAllAgentsDisconnected(this.#ctx);
+    await this.#blobs.init();
     this.#taskRetention.start();
     this.#services.start();
+    this.#registryMaintenance.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#options.port, this.#options.host, () => resolve());
     });
     const { port } = this.#http.address() as AddressInfo;
     const host = this.#options.host === '0.0.0.0' ? '127.0.0.1' : this.#options.host;
-    this.#options.log({ msg: 'server listening', host: this.#options.host, port });
+    this.#registryAddress = `${this.#options.advertiseHost ?? host}:${port}`;
+    this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
+  }
+
+  /** One registry housekeeping sweep now (what its timer runs). */
+  sweepRegistry() {
+    return this.#registryMaintenance.sweep();
   }
 
   /** Stops accepting, closes agent sessions and idle connections. */
@@ -124,6 +175,7 @@ export class WharfServer {
     this.#gateway.close();
     await this.#taskRetention.close();
     await this.#services.close();
+    await this.#registryMaintenance.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }

@@ -16,6 +16,8 @@ export const serverFlags = {
   'data-dir': { type: 'string', default: join(homedir(), '.wharf') },
   port: { type: 'string', default: String(DEFAULT_PORT) },
   host: { type: 'string', default: '127.0.0.1' },
+  /** The host in repository URIs and `docker login`: what other machines reach this server as. */
+  'advertise-host': { type: 'string' },
   region: { type: 'string', default: process.env['WHARF_REGION'] ?? DEFAULT_REGION },
   'account-id': { type: 'string', default: process.env['WHARF_ACCOUNT_ID'] ?? DEFAULT_ACCOUNT_ID },
   'stopped-task-retention-seconds': { type: 'string', default: '3600' },
@@ -41,6 +43,8 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     credentials,
     host: values.host,
     port,
+    registryDir: join(dataDir, 'registry'),
+    ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,
     log,

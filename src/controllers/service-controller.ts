@@ -26,6 +26,8 @@ export interface ServiceControllerOptions extends ServicePlanOptions {
   rng?: () => number;
 }
 
+/** At most this many task ids in one "has started" / "has stopped" event. */
+const EVENT_TASK_IDS = 10;
 /** A failing sync is retried after this, doubling per consecutive failure up to the cap. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 30_000;
@@ -40,6 +42,9 @@ export class ServiceController {
   readonly #failures = new Map<string, number>();
   #unwatch: (() => void)[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
+  /** Clusters whose instances changed in this loop turn; their services are enqueued once, in the check phase. */
+  readonly #changedClusters = new Set<string>();
   #closed = false;
 
   constructor(options: ServiceControllerOptions) {
@@ -56,7 +61,7 @@ export class ServiceController {
       const cluster = e.key.split('/')[2]!;
       this.enqueue(keys.service(cluster, group.slice('service:'.length)));
     }));
-    this.#unwatch.push(store.watch('ecs/instances/', (e) => { void this.#enqueueCluster(e.key.split('/')[2]!); }));
+    this.#unwatch.push(store.watch('ecs/instances/', (e) => { this.#instancesChanged(e.key.split('/')[2]!); }));
     this.#resyncTimer = setInterval(() => { void this.#enqueueAll(); }, this.#options.resyncIntervalMs);
     this.#resyncTimer.unref();
     void this.#enqueueAll();
@@ -67,7 +72,7 @@ export class ServiceController {
     if (this.#closed) return;
     if (this.#active.has(serviceKey)) { this.#dirty.add(serviceKey); return; }
     this.#queued.add(serviceKey);
-    this.#pump();
+    this.#schedulePump();
   }
 
   /** Stops watching and waits for the syncs in progress. */
@@ -78,6 +83,21 @@ export class ServiceController {
     for (const t of this.#wakeTimers.values()) clearTimeout(t);
     this.#queued.clear();
     await Promise.all(this.#active.values());
+  }
+
+  /**
+   * Starts queued syncs once the event loop has handled the I/O at hand (check phase). Every agent
+   * report is a store change that enqueues its service, and a sync reads all of the service's
+   * tasks: started at once, each socket read would cost a full sync; deferred, the reports of one
+   * loop turn share one.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #pump(): void {
@@ -95,7 +115,7 @@ export class ServiceController {
         .finally(() => {
           this.#active.delete(key);
           if (this.#dirty.delete(key)) this.#queued.add(key);
-          this.#pump();
+          this.#schedulePump();
         });
       this.#active.set(key, run);
     }
@@ -116,8 +136,9 @@ export class ServiceController {
 
     const events: string[] = [];
     for (const s of plan.stops) await stopServiceTask(ctx, s.taskArn, s.reason, s.lost);
-    const stopped = plan.stops.map((s) => idOf(s.taskArn));
-    if (stopped.length > 0) events.push(`(service ${service.serviceName}) has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(' ')}.`);
+    for (const ids of chunks(plan.stops.map((s) => idOf(s.taskArn)))) {
+      events.push(`(service ${service.serviceName}) has stopped ${ids.length} running tasks: ${ids.map((id) => `(task ${id})`).join(' ')}.`);
+    }
 
     const clusterName = serviceKey.split('/')[2]!;
     for (const start of plan.starts) {
@@ -126,8 +147,8 @@ export class ServiceController {
         count: start.count, ...(start.instanceArns ? { instanceArns: start.instanceArns } : {}),
         placementStrategy: service.placementStrategy ?? [], placementConstraints: service.placementConstraints ?? [],
       }, this.#options.rng);
-      if (tasks.length > 0) {
-        events.push(`(service ${service.serviceName}) has started ${tasks.length} tasks: ${tasks.map((t) => `(task ${idOf(t.taskArn)})`).join(' ')}.`);
+      for (const ids of chunks(tasks.map((t) => idOf(t.taskArn)))) {
+        events.push(`(service ${service.serviceName}) has started ${ids.length} tasks: ${ids.map((id) => `(task ${id})`).join(' ')}.`);
       }
       if (tasks.length < start.count) {
         events.push(describeUnplaceable(service.serviceName, failures));
@@ -153,6 +174,22 @@ export class ServiceController {
     this.#wakeTimers.set(key, timer);
   }
 
+  /**
+   * Every task placed or stopped rewrites its instance's resources, so a burst of reports is a
+   * burst of instance writes: the cluster's services are listed once per loop turn, not per write.
+   */
+  #instancesChanged(clusterName: string): void {
+    if (this.#closed) return;
+    if (this.#changedClusters.size === 0) {
+      setImmediate(() => {
+        const clusters = [...this.#changedClusters];
+        this.#changedClusters.clear();
+        for (const c of clusters) void this.#enqueueCluster(c);
+      });
+    }
+    this.#changedClusters.add(clusterName);
+  }
+
   async #enqueueCluster(clusterName: string): Promise<void> {
     try {
       for (const e of await this.#options.ctx.store.list(keys.servicesOf(clusterName))) this.enqueue(e.key);
@@ -170,6 +207,16 @@ export class ServiceController {
       this.#options.ctx.log({ msg: 'service resync failed', error: String(err) });
     }
   }
+}
+
+/**
+ * Task ids in groups of at most 10, one event each, as ECS's scheduler starts and stops tasks in
+ * batches: a service of thousands then keeps its 100 events small instead of one event naming all.
+ */
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += EVENT_TASK_IDS) out.push(ids.slice(i, i + EVENT_TASK_IDS));
+  return out;
 }
 
 function idOf(arn: string): string {

@@ -163,6 +163,13 @@ describe('service plan: health and instance loss', () => {
     assert.equal(startCount(plan), 1);
   });
 
+  it('also writes off a task that was already being stopped when its agent went away', () => {
+    const gone = instance('i1', { agentConnected: false, agentDisconnectedAt: (NOW - 20_000) / 1000 });
+    const stopping = task('d1', 'i1', { desiredStatus: 'STOPPED' });
+    const plan = planService(snapshot(service({ status: 'DRAINING', desiredCount: 0 }), [stopping], { instances: [gone] }), OPTIONS);
+    assert.deepEqual(plan.stops.map((s) => [s.taskArn, s.lost]), [[stopping.taskArn, true]]);
+  });
+
   it('waits out the grace for an agent that just disconnected', () => {
     const gone = instance('i1', { agentConnected: false, agentDisconnectedAt: (NOW - 5_000) / 1000 });
     const plan = planService(snapshot(service({ desiredCount: 1 }), [task('d1', 'i1')], { instances: [gone] }), OPTIONS);

@@ -118,8 +118,9 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     return 'starting';
   };
 
-  // 1. Tasks whose instance is gone or whose agent has been away past the grace.
-  for (const t of live) {
+  // 1. Tasks whose instance is gone or whose agent has been away past the grace, those already
+  //    asked to stop included: nobody is left to report them STOPPED.
+  for (const t of notStopped) {
     const instance = instancesByArn.get(t.containerInstanceArn);
     if (!instance || instance.status === 'INACTIVE') {
       stop(t, `Task stopped because its container instance ${idOf(t.containerInstanceArn)} was deregistered.`, true);

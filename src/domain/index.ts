@@ -7,3 +7,8 @@ export * from './tagging.js';
 export * from './services.js';
 export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord, ServiceRecord, DeploymentRecord } from './records.js';
 export { keys } from './keys.js';
+export * from './digests.js';
+export * from './manifests.js';
+export * from './repositories.js';
+export * from './images.js';
+export * from './lifecycle-policy.js';

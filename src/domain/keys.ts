@@ -26,6 +26,19 @@ export const keys = {
   /** Index of a service's tasks, from launch until the task record itself expires (STOPPED ones included). */
   serviceTask: (cluster: string, service: string, taskId: string) => `ecs/service-tasks/${cluster}/${service}/${taskId}`,
   serviceTasksOf: (cluster: string, service: string) => `ecs/service-tasks/${cluster}/${service}/`,
+  // ECR. Repository names contain `/` but never `:`, so `<repository>:` ends a repository's prefix
+  // without catching the images of `<repository>/<more>`.
+  repository: (name: string) => `ecr/repositories/${name}`,
+  repositories: () => 'ecr/repositories/',
+  image: (repository: string, digest: string) => `ecr/images/${repository}:${digest}`,
+  imagesOf: (repository: string) => `ecr/images/${repository}:`,
+  images: () => 'ecr/images/',
+  imageTag: (repository: string, tag: string) => `ecr/tags/${repository}:${tag}`,
+  imageTagsOf: (repository: string) => `ecr/tags/${repository}:`,
+  /** A blob pushed to (or mounted into) a repository: what makes it readable there. */
+  layer: (repository: string, digest: string) => `ecr/layers/${repository}:${digest}`,
+  layersOf: (repository: string) => `ecr/layers/${repository}:`,
+  layers: () => 'ecr/layers/',
 };
 
 /** Opaque pagination tokens: the last key returned, so the next page starts after it. */

@@ -33,3 +33,19 @@ export async function pageThrough<T>(
     startAfter = chunk[chunk.length - 1]!.key;
   }
 }
+
+/**
+ * One page of an in-memory list, for operations whose result is computed rather than scanned
+ * (ECR's ListImages yields one entry per tag). The token carries the offset of the next item.
+ */
+export function pageArray<T>(items: readonly T[], options: { nextToken?: string; maxResults?: number }): { items: T[]; nextToken?: string } {
+  let start = 0;
+  if (options.nextToken !== undefined) {
+    const decoded = decodeNextToken(options.nextToken);
+    start = decoded !== undefined && /^\d+$/.test(decoded) ? Number(decoded) : -1;
+    if (start < 0 || start > items.length) throw new InvalidParameterException('Invalid parameter at \'nextToken\' failed to satisfy constraint: \'Invalid NextToken\'');
+  }
+  const limit = options.maxResults ?? 100;
+  const end = start + limit;
+  return end < items.length ? { items: items.slice(start, end), nextToken: encodeNextToken(String(end)) } : { items: items.slice(start) };
+}

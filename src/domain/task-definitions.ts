@@ -7,6 +7,7 @@ import type {
   ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition, TaskDefinitionStatus,
 } from '@aws-sdk/client-ecs';
 import { ClientException, ConflictError, InvalidParameterException, parseArn, taskDefinitionArn } from '../model/index.js';
+import { validateTaskDefinitionConstraints } from '../scheduler/index.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
@@ -31,6 +32,8 @@ export async function registerTaskDefinition(ctx: DomainContext, input: Register
   const taskCpu = parseTaskCpu(input.cpu);
   const taskMemory = parseTaskMemory(input.memory);
   const containers = validateContainers(input.containerDefinitions ?? [], networkMode, taskMemory !== undefined);
+  // A task definition takes memberOf constraints only; a malformed expression names its position.
+  validateTaskDefinitionConstraints(input.placementConstraints ?? []);
   if (input.requiresCompatibilities?.includes('FARGATE')) {
     throw new ClientException('Wharf runs tasks on registered container instances; requiresCompatibilities FARGATE is not supported.');
   }

@@ -82,3 +82,6 @@ export function resourceIdOf(ref: string, resourceType: 'task' | 'container-inst
   if (!p || p.resourceType !== resourceType || p.path.length < 1) return undefined;
   return p.path[p.path.length - 1];
 }
+
+/** An ECR repository's ARN; `name` may contain slashes (`team/app`). */
+export const repositoryArn = (s: AccountScope, repositoryName: string) => `${prefix(s, 'ecr')}:repository/${repositoryName}`;

@@ -87,3 +87,70 @@ export class ServerException extends WharfError {
     super('ServerException', message, { cause, retryable: true });
   }
 }
+
+// Amazon ECR's exceptions (the registry's API). Each answers HTTP 400 as ECR does.
+
+export class RepositoryNotFoundException extends WharfError {
+  constructor(repositoryName: string, registryId: string) {
+    super('RepositoryNotFoundException', `The repository with name '${repositoryName}' does not exist in the registry with id '${registryId}'`);
+  }
+}
+
+export class RepositoryAlreadyExistsException extends WharfError {
+  constructor(repositoryName: string, registryId: string) {
+    super('RepositoryAlreadyExistsException', `The repository with name '${repositoryName}' already exists in the registry with id '${registryId}'`);
+  }
+}
+
+export class RepositoryNotEmptyException extends WharfError {
+  constructor(repositoryName: string, registryId: string) {
+    super('RepositoryNotEmptyException',
+      `The repository with name '${repositoryName}' in registry with id '${registryId}' cannot be deleted because it still contains images`);
+  }
+}
+
+export class ImageNotFoundException extends WharfError {
+  constructor(message: string) { super('ImageNotFoundException', message); }
+}
+
+/** A tag of an IMMUTABLE repository already names another image. */
+export class ImageTagAlreadyExistsException extends WharfError {
+  constructor(tag: string, repositoryName: string) {
+    super('ImageTagAlreadyExistsException',
+      `The image tag '${tag}' already exists in the '${repositoryName}' repository and cannot be overwritten because the repository is immutable.`);
+  }
+}
+
+/** PutImage of a manifest that is already stored under the same tag (or untagged). */
+export class ImageAlreadyExistsException extends WharfError {
+  constructor(message: string) { super('ImageAlreadyExistsException', message); }
+}
+
+export class ImageDigestDoesNotMatchException extends WharfError {
+  constructor(message: string) { super('ImageDigestDoesNotMatchException', message); }
+}
+
+/** A manifest names layers (or a config) that were never pushed to its repository. */
+export class LayersNotFoundException extends WharfError {
+  constructor(message: string) { super('LayersNotFoundException', message); }
+}
+
+/** A manifest list or index names manifests that are not in its repository. */
+export class ReferencedImagesNotFoundException extends WharfError {
+  constructor(message: string) { super('ReferencedImagesNotFoundException', message); }
+}
+
+export class LifecyclePolicyNotFoundException extends WharfError {
+  constructor(repositoryName: string, registryId: string) {
+    super('LifecyclePolicyNotFoundException',
+      `Lifecycle policy does not exist for the repository with name '${repositoryName}' in the registry with id '${registryId}'`);
+  }
+}
+
+export class InvalidTagParameterException extends WharfError {
+  constructor(message: string) { super('InvalidTagParameterException', message); }
+}
+
+export class TooManyTagsException extends WharfError {
+  constructor(message: string) { super('TooManyTagsException', message); }
+}

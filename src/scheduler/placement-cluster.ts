@@ -63,12 +63,14 @@ function rulesOf(strategy: readonly PlacementStrategy[], constraints: readonly P
 /**
  * One cluster's instances as placement sees them. `place` reads it and changes nothing; `apply`
  * records the tasks a commit placed (the caller's own bookkeeping, when it keeps the view between
- * placements instead of building a new one from a fresh snapshot). Not safe to share across
- * callers that place concurrently on different snapshots: each keeps its own.
+ * placements instead of building a new one from a fresh snapshot). The view learns only the
+ * commits it is told about: when another writer changed an instance (the commit's
+ * compare-and-swap says so), build a new view from a fresh snapshot.
  */
 export class PlacementCluster {
   private readonly instanceList: PlacementInstance[];
-  private readonly indexOf = new Map<string, number>();
+  /** ARN → index, built by the first `apply` (a one-off `place` never needs it). */
+  private indexOf: Map<string, number> | undefined;
   private readonly cpu: Float64Array;
   private readonly memory: Float64Array;
   /** 1 when the instance is ACTIVE with its agent connected. */
@@ -85,7 +87,7 @@ export class PlacementCluster {
   private readonly attributeColumns = new Map<string, { bucketOf: Int32Array; buckets: number }>();
   private readonly memberOfColumns = new Map<string, Uint8Array>();
   private readonly portColumns = new Map<string, Uint8Array>();
-  /** Working arrays of one `place` call, zero between calls. */
+  /** @internal Working arrays of one `place` call, zero between calls. */
   readonly scratch: { placedHere: Int32Array; blocked: Uint8Array; groupCount: Int32Array; candidates: Int32Array; ties: Int32Array };
 
   constructor(instances: readonly PlacementInstance[]) {
@@ -99,7 +101,6 @@ export class PlacementCluster {
     this.dynamicRangeSize = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const inst = instances[i]!;
-      this.indexOf.set(inst.containerInstanceArn, i);
       this.cpu[i] = inst.cpu;
       this.memory[i] = inst.memory;
       this.usable[i] = inst.status === 'ACTIVE' && inst.agentConnected ? 1 : 0;
@@ -135,6 +136,7 @@ export class PlacementCluster {
   apply(request: PlacementRequest, placements: readonly Placement[]): void {
     const { demand, group } = request;
     this.indexAllGroups();
+    this.indexOf ??= new Map(this.instanceList.map((inst, i) => [inst.containerInstanceArn, i]));
     for (const p of placements) {
       const i = this.indexOf.get(p.containerInstanceArn);
       if (i === undefined) continue;
@@ -237,6 +239,8 @@ export class PlacementCluster {
 
 // Strategy rules as numbers, for the inner loop.
 const SPREAD_INSTANCE = 0, SPREAD_ATTRIBUTE = 1, BINPACK_CPU = 2, BINPACK_MEMORY = 3;
+const NO_BUCKETS = new Int32Array(0);
+const NO_BUCKET_TASKS = new Float64Array(0);
 
 /**
  * One `place` call. Copies of one request all take the same amounts, so what is left on instance
@@ -256,8 +260,9 @@ class Round {
   private readonly touched: number[] = [];
   private readonly ruleKind: Int32Array;
   private readonly best: Float64Array;
-  private readonly bucketOf: (Int32Array | undefined)[] = [];
-  private readonly bucketTasks: (Float64Array | undefined)[] = [];
+  /** Per rule: for spread-attribute rules, each instance's bucket and the group's tasks per bucket; empty for the others. */
+  private readonly bucketOf: Int32Array[] = [];
+  private readonly bucketTasks: Float64Array[] = [];
   private readonly hasStaticPorts: boolean;
   private readonly dynamicTcp: number;
   private readonly dynamicUdp: number;
@@ -299,6 +304,8 @@ class Round {
         this.bucketTasks[k] = perBucket;
       } else {
         this.ruleKind[k] = r.kind === 'spread-instance' ? SPREAD_INSTANCE : r.kind === 'binpack' && r.resource === 'cpu' ? BINPACK_CPU : BINPACK_MEMORY;
+        this.bucketOf[k] = NO_BUCKETS;
+        this.bucketTasks[k] = NO_BUCKET_TASKS;
       }
     });
 
@@ -346,6 +353,11 @@ class Round {
     const needMemory = this.request.demand.memory;
     const checkPorts = this.dynamicTcp + this.dynamicUdp > 0;
     const rules = this.ruleKind.length;
+    // The first rule is scored for every candidate: read its columns from locals.
+    const first = rules > 0 ? this.ruleKind[0]! : -1;
+    const firstBuckets = this.bucketOf[0] ?? NO_BUCKETS;
+    const firstBucketTasks = this.bucketTasks[0] ?? NO_BUCKET_TASKS;
+    const groupCount = this.groupCount;
     let tieCount = 0;
     for (let j = 0; j < this.candidateCount; j++) {
       const i = candidates[j]!;
@@ -356,9 +368,15 @@ class Round {
       let k = 0;
       let order = 0;
       if (tieCount > 0) {
-        for (; k < rules; k++) {
-          const score = this.score(k, i);
-          if (score !== best[k]) { order = score < best[k]! ? -1 : 1; break; }
+        if (rules > 0) {
+          const score = first === SPREAD_ATTRIBUTE ? firstBucketTasks[firstBuckets[i]!]!
+            : first === BINPACK_MEMORY ? memory[i]! - placed * needMemory
+              : first === BINPACK_CPU ? cpu[i]! - placed * needCpu : groupCount[i]!;
+          if (score !== best[0]) order = score < best[0]! ? -1 : 1;
+          else for (k = 1; k < rules; k++) {
+            const next = this.score(k, i);
+            if (next !== best[k]) { order = next < best[k]! ? -1 : 1; break; }
+          }
         }
         if (order > 0) continue;
       }
@@ -393,8 +411,7 @@ class Round {
     this.placedHere[i] = this.placedHere[i]! + 1;
     this.groupCount[i] = this.groupCount[i]! + 1;
     for (let k = 0; k < this.ruleKind.length; k++) {
-      const buckets = this.bucketOf[k];
-      if (buckets) this.bucketTasks[k]![buckets[i]!]! += 1;
+      if (this.ruleKind[k] === SPREAD_ATTRIBUTE) this.bucketTasks[k]![this.bucketOf[k]![i]!]! += 1;
     }
     const inst = this.cluster.instances[i]!;
     if (this.rules.distinctInstance || this.hasStaticPorts) this.blocked[i] = 1;

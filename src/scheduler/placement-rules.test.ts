@@ -41,7 +41,9 @@ describe('validatePlacement', () => {
     refused(() => validatePlacement([{ type: 'spread', field: 'ecs.availability-zone' }], []), /Invalid field 'ecs.availability-zone' for the spread/);
     refused(() => validatePlacement([{ type: 'spread', field: 'attribute:' }], []), /Invalid field 'attribute:' for the spread/);
     refused(() => validatePlacement([{ type: 'binpack' }], []), /Invalid field 'undefined' for the binpack placement strategy\. Valid values are cpu and memory\./);
-    refused(() => validatePlacement([{ type: 'binpack', field: 'MEMORY' }], []), /Invalid field 'MEMORY' for the binpack/);
+    refused(() => validatePlacement([{ type: 'binpack', field: 'memory ' }], []), /Invalid field 'memory ' for the binpack/);
+    assert.deepEqual(validatePlacement([{ type: 'binpack', field: 'MEMORY' }, { type: 'binpack', field: 'Cpu' }], []).strategy,
+      [{ kind: 'binpack', resource: 'memory' }, { kind: 'binpack', resource: 'cpu' }]);
   });
 
   it('refuses a constraint type that does not exist, and distinctInstance with an expression', () => {

@@ -106,6 +106,8 @@ function strategyRule(s: PlacementStrategy): StrategyRule {
   const field = s.field ?? undefined;
   switch (s.type) {
     case 'random':
+      // ECS refuses a field here, even an empty one (Terraform's provider had to stop sending
+      // field "" with random: hashicorp/terraform-provider-aws#6176).
       if (field !== undefined) throw new InvalidParameterException('The random placement strategy does not take a field.');
       return { kind: 'random' };
     case 'spread':
@@ -115,9 +117,12 @@ function strategyRule(s: PlacementStrategy): StrategyRule {
       if (field === 'instanceId' || field === 'host') return { kind: 'spread-instance' };
       if (field.startsWith('attribute:') && field.length > 'attribute:'.length) return { kind: 'spread-attribute', attribute: field.slice('attribute:'.length) };
       throw new InvalidParameterException(`Invalid field '${field}' for the spread placement strategy. Valid values are instanceId, host and attribute:<name>.`);
-    case 'binpack':
-      if (field === 'cpu' || field === 'memory') return { kind: 'binpack', resource: field };
+    case 'binpack': {
+      // ECS takes CPU / MEMORY in any case (services created with field MEMORY in the wild).
+      const resource = field?.toLowerCase();
+      if (resource === 'cpu' || resource === 'memory') return { kind: 'binpack', resource };
       throw new InvalidParameterException(`Invalid field '${String(field)}' for the binpack placement strategy. Valid values are cpu and memory.`);
+    }
     default:
       throw new InvalidParameterException(`Invalid placement strategy type '${String(s.type)}'. Valid values are random, spread and binpack.`);
   }

@@ -245,6 +245,15 @@ describe('host ports', () => {
     assert.deepEqual([...after.tcpPortsInUse].sort(), [50000, 50001]);
     assert.equal(refusal(after, dynamic(1)), 'RESOURCE:PORTS');
   });
+
+  it('a commit re-checks the very dynamic ports it was given on the instance as it is now', () => {
+    const [decided] = place([instance('a')], request({ demand: dynamic(1, 1) }), 1, seededRng(18)).placements;
+    assert.deepEqual(decided, { containerInstanceArn: 'a', tcpHostPorts: [49153], udpHostPorts: [49153] });
+    assert.equal(refusal(capacity('a'), dynamic(1, 1), decided), undefined);
+    // Meanwhile another placement took 49153/tcp on that instance: this one must be placed again.
+    assert.equal(refusal(capacity('a', { tcpPortsInUse: new Set([49153]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
+    assert.equal(refusal(capacity('a', { udpPortsInUse: new Set([49153]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
+  });
 });
 
 describe('consistency', () => {
@@ -291,6 +300,28 @@ describe('consistency', () => {
       assert.ok(u.cpu <= r.cpu && u.memory <= r.memory, `${arn} over-committed: ${u.cpu}/${r.cpu} CPU, ${u.memory}/${r.memory} MiB`);
     }
     assert.ok([...used.values()].some((u) => u.tcp.has(8080)), 'the static port was placed at least once');
+  });
+
+  it('regression: a kept PlacementCluster never gives a static port or capacity twice across requests', () => {
+    const view = new PlacementCluster([instance('a', { memory: 1000 }), instance('b', { memory: 1000 })]);
+    const web = request({ demand: { cpu: 0, memory: 400, tcpPorts: [80], udpPorts: [] } });
+    const worker = request({ group: 'service:worker', demand: { cpu: 0, memory: 400, tcpPorts: [], udpPorts: [] } });
+    const chosen: string[] = [];
+    for (let n = 0; n < 2; n++) {
+      // The port column is built on the first request and must follow each apply.
+      const r = view.place(web, 1, seededRng(n));
+      chosen.push(...arns(r));
+      view.apply(web, r.placements);
+    }
+    assert.deepEqual(chosen.sort(), ['a', 'b']);
+    assert.deepEqual(view.place(web, 1, seededRng(3)).failures.map((f) => f.reason), ['RESOURCE:PORTS', 'RESOURCE:PORTS']);
+    const first = view.place(worker, 2, seededRng(4));
+    assert.equal(first.placements.length, 2);
+    view.apply(worker, first.placements);
+    assert.deepEqual(view.place(worker, 1, seededRng(5)).failures.map((f) => f.reason), ['RESOURCE:MEMORY', 'RESOURCE:MEMORY']);
+    // A placement on an instance the view does not hold changes nothing.
+    view.apply(worker, [{ containerInstanceArn: 'elsewhere', tcpHostPorts: [], udpHostPorts: [] }]);
+    assert.deepEqual(view.instances.map((i) => i.memory), [200, 200]);
   });
 
   it('a kept PlacementCluster told each commit places as a fresh snapshot would', () => {

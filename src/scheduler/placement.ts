@@ -98,14 +98,24 @@ export interface PlacementOutcome {
 
 /**
  * Why `instance` cannot take `demand` now (resources and state only, no constraints), or
- * undefined when it can. Checked in ECS's order. StartTask uses it for the instances it is given.
+ * undefined when it can. Checked in ECS's order. StartTask uses it for the instances it is given;
+ * a commit re-checks with it on the instance as it is then, passing the `placement` decided on an
+ * older snapshot so that the very dynamic host ports it was given are checked to be still free.
  */
-export function refusal(instance: InstanceCapacity, demand: TaskDemand): PlacementFailureReason | undefined {
+export function refusal(
+  instance: InstanceCapacity, demand: TaskDemand, placement?: Pick<Placement, 'tcpHostPorts' | 'udpHostPorts'>,
+): PlacementFailureReason | undefined {
   if (instance.status !== 'ACTIVE') return 'INACTIVE';
   if (!instance.agentConnected) return 'AGENT';
   if (instance.cpu < demand.cpu) return 'RESOURCE:CPU';
   if (instance.memory < demand.memory) return 'RESOURCE:MEMORY';
   if (staticPortTaken(instance, demand)) return 'RESOURCE:PORTS';
+  if (placement) {
+    if (placement.tcpHostPorts.some((p) => instance.tcpPortsInUse.has(p)) || placement.udpHostPorts.some((p) => instance.udpPortsInUse.has(p))) {
+      return 'RESOURCE:PORTS';
+    }
+    return undefined;
+  }
   const range = instance.dynamicPortRange ?? DEFAULT_DYNAMIC_PORT_RANGE;
   if (freeInRange(instance.tcpPortsInUse, demand.tcpPorts, range) < (demand.dynamicTcpPorts ?? 0)) return 'RESOURCE:PORTS';
   if (freeInRange(instance.udpPortsInUse, demand.udpPorts, range) < (demand.dynamicUdpPorts ?? 0)) return 'RESOURCE:PORTS';

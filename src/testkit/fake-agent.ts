@@ -26,9 +26,9 @@ export interface FakeAgentOptions {
    * Play a runtime that always succeeds: every task in a manifest is reported RUNNING, and
    * STOPPED once the manifest wants it stopped or drops it. `fail` picks tasks whose start fails
    * instead (reported STOPPED with TaskFailedToStart); `healthStatus` is reported for every
-   * container when given.
+   * container when given; `onReport` sees every report the simulated runtime sends, as it is sent.
    */
-  simulate?: { fail?: (task: AgentTask) => boolean; healthStatus?: 'HEALTHY' | 'UNHEALTHY' };
+  simulate?: { fail?: (task: AgentTask) => boolean; healthStatus?: 'HEALTHY' | 'UNHEALTHY'; onReport?: (report: TaskStateReport) => void };
 }
 
 export async function startFakeAgent(url: string, credentials: Credentials, options: FakeAgentOptions = {}): Promise<FakeAgent> {
@@ -62,9 +62,13 @@ export async function startFakeAgent(url: string, credentials: Credentials, opti
   });
   // What the simulated runtime has reported per task, so each status is sent once.
   const reported = new Map<string, 'RUNNING' | 'STOPPED'>();
-  const send = (report: TaskStateReport) => ws.send(JSON.stringify({ type: 'TaskStateReport', message: report }));
+  const sendReport = (report: TaskStateReport) => ws.send(JSON.stringify({ type: 'TaskStateReport', message: report }));
   function simulate(manifest: TaskManifest, how: NonNullable<FakeAgentOptions['simulate']>): void {
     const now = new Date().toISOString();
+    const send = (report: TaskStateReport) => {
+      sendReport(report);
+      how.onReport?.(report);
+    };
     const listed = new Set(manifest.tasks.map((t) => t.taskArn));
     for (const task of manifest.tasks) {
       const names = task.containers.map((c) => c.name);
@@ -102,7 +106,7 @@ export async function startFakeAgent(url: string, credentials: Credentials, opti
         waiters.add(waiter);
       });
     },
-    report: send,
+    report: sendReport,
     close: () => ws.terminate(),
   };
 }

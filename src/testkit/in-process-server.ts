@@ -2,6 +2,9 @@
  * A Wharf server in this process on a loopback port, on an in-memory store, for API tests that need
  * no Docker. `close()` releases everything.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { WharfServer } from '../api/server.js';
 import { SqliteStore } from '../store/index.js';
@@ -11,6 +14,9 @@ export const TEST_SCOPE = { partition: 'aws', region: 'us-east-1', accountId: '1
 
 export interface InProcessServer {
   url: string;
+  server: WharfServer;
+  /** The registry's directory (removed at close). */
+  registryDir: string;
   store: SqliteStore;
   ecs: ECSClient;
   close(): Promise<void>;
@@ -20,7 +26,9 @@ export async function startInProcessServer(
   options: { nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
+  const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
   const server = new WharfServer({
+    registryDir,
     store,
     scope: TEST_SCOPE,
     credentials: TEST_CREDENTIALS,
@@ -33,14 +41,19 @@ export async function startInProcessServer(
     ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
     ...(options.instanceLossGraceMs !== undefined ? { instanceLossGraceMs: options.instanceLossGraceMs } : {}),
   });
-  const url = await server.start();
+  const url = await server.start().catch(async (err: unknown) => {
+    await store.close();
+    rmSync(registryDir, { recursive: true, force: true });
+    throw err;
+  });
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   return {
-    url, store, ecs,
+    url, store, ecs, server, registryDir,
     close: async () => {
       ecs.destroy();
       await server.close();
       await store.close();
+      rmSync(registryDir, { recursive: true, force: true });
     },
   };
 }

@@ -38,12 +38,16 @@ export interface WharfProcesses {
   stop(): Promise<void>;
 }
 
-/** `dataDir` (created, and removed by stop()) instead of a fresh temp directory. */
-export async function startWharf(options: { serverArgs?: string[]; dataDir?: string } = {}): Promise<WharfProcesses> {
+/**
+ * `serverArgs` are added to `wharf server`'s flags; `serverNodeArgs` go to node before the script
+ * (a benchmark's `--cpu-prof`, for one); `dataDir` (created, and removed by stop()) replaces a
+ * fresh temp directory.
+ */
+export async function startWharf(options: { serverArgs?: string[]; serverNodeArgs?: string[]; dataDir?: string } = {}): Promise<WharfProcesses> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wharf-e2e-'));
   mkdirSync(dataDir, { recursive: true });
   const children: ChildProcess[] = [];
-  const server = spawn(process.execPath, [WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
+  const server = spawn(process.execPath, [...(options.serverNodeArgs ?? []), WHARF_JS, 'server', '--data-dir', dataDir, '--port', '0', ...(options.serverArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(server);

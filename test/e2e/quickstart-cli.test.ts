@@ -99,7 +99,12 @@ it('keeps a service running with the AWS CLI, rolls out a new revision and delet
   let svc = (await aws('describe-services', '--cluster', w.cluster, '--services', 'hello')).services[0];
   assert.equal(svc.runningCount, 2);
   assert.equal(svc.deployments.length, 1);
-  assert.ok(svc.events.some((e: { message: string }) => e.message === '(service hello) has reached a steady state.'));
+  // The waiter only asks for one deployment at its desired count; the deployment completes once
+  // its tasks have been healthy for the warm-up.
+  await waitFor('steady state', async () => {
+    const d = (await aws('describe-services', '--cluster', w.cluster, '--services', 'hello')).services[0];
+    return d.events.some((e: { message: string }) => e.message === '(service hello) has reached a steady state.') ? d : undefined;
+  });
 
   await aws('update-service', '--cluster', w.cluster, '--service', 'hello', '--task-definition', 'quickstart-svc:2');
   await aws('wait', 'services-stable', '--cluster', w.cluster, '--services', 'hello');

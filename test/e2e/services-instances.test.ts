@@ -8,11 +8,12 @@
  * The server runs with a 1 s task warm-up (ECS: 40 s) and a 3 s instance-loss grace (default 15 s)
  * so the rules play out at test speed.
  */
-import { after, before, it } from 'node:test';
+import { after, before, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateServiceCommand, DeleteServiceCommand, DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand,
-  RegisterTaskDefinitionCommand, UpdateContainerInstancesStateCommand, UpdateServiceCommand, type Service, type Task,
+  RegisterTaskDefinitionCommand, UpdateContainerInstancesStateCommand, UpdateServiceCommand, type CreateServiceCommandInput, type Service,
+  type Task,
 } from '@aws-sdk/client-ecs';
 import { LABELS } from '../../src/model/index.js';
 import { startHosts, type InstanceHosts } from '../../src/testkit/instance-hosts.js';
@@ -47,11 +48,19 @@ async function service(name: string): Promise<Service> {
   return (await h.wharf.ecs.send(new DescribeServicesCommand({ cluster, services: [name] }))).services![0]!;
 }
 
-function untilService(name: string, test: (s: Service) => boolean, what: string, timeoutMs = 60_000): Promise<Service> {
-  return waitFor(`${name}: ${what}`, async () => {
-    const s = await service(name);
-    return test(s) ? s : undefined;
-  }, timeoutMs, 250);
+async function untilService(name: string, test: (s: Service) => boolean, what: string, timeoutMs = 60_000): Promise<Service> {
+  let last: Service | undefined;
+  try {
+    return await waitFor(`${name}: ${what}`, async () => {
+      last = await service(name);
+      return test(last) ? last : undefined;
+    }, timeoutMs, 250);
+  } catch (err) {
+    // What the service looked like last says more than "timed out".
+    const seen = last && { runningCount: last.runningCount, pendingCount: last.pendingCount, deployments: last.deployments,
+      events: last.events?.slice(0, 8).map((e) => e.message) };
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`);
+  }
 }
 
 const steady = (n: number) => (s: Service) =>
@@ -74,8 +83,14 @@ async function remove(name: string): Promise<void> {
   await untilService(name, (s) => s.status === 'INACTIVE', 'INACTIVE');
 }
 
-it('spreads a service evenly across zones and instances by default', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'spread', taskDefinition: 'sleeper:1', desiredCount: 6 }));
+/** Creates a service for one test and deletes it afterwards, pass or fail, so the next test starts clean. */
+async function withService(t: TestContext, input: Omit<CreateServiceCommandInput, 'cluster'>): Promise<void> {
+  await h.wharf.ecs.send(new CreateServiceCommand({ cluster, ...input }));
+  t.after(() => remove(input.serviceName!));
+}
+
+it('spreads a service evenly across zones and instances by default', async (t) => {
+  await withService(t, { serviceName: 'spread', taskDefinition: 'sleeper:1', desiredCount: 6 });
   await untilService('spread', steady(6), 'steady at 6');
   const tasks = await runningTasks('spread');
   assert.deepEqual([...countBy(tasks, (t) => t.availabilityZone!).values()], [2, 2, 2]);
@@ -85,43 +100,39 @@ it('spreads a service evenly across zones and instances by default', async () =>
     const host = h.hostOf(t.containerInstanceArn!)!;
     assert.ok((await host.containers()).some((c) => c.labels[LABELS.taskArn] === t.taskArn));
   }
-  await remove('spread');
 });
 
-it('memberOf keeps tasks on the instances whose attributes match', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({
-    cluster, serviceName: 'prod-only', taskDefinition: 'sleeper:1', desiredCount: 4,
+it('memberOf keeps tasks on the instances whose attributes match', async (t) => {
+  await withService(t, {
+    serviceName: 'prod-only', taskDefinition: 'sleeper:1', desiredCount: 4,
     placementConstraints: [{ type: 'memberOf', expression: 'attribute:stack == prod' }],
-  }));
+  });
   await untilService('prod-only', steady(4), 'steady at 4');
   for (const t of await runningTasks('prod-only')) assert.equal(h.hostOf(t.containerInstanceArn!)!.attributes['stack'], 'prod');
-  await remove('prod-only');
 });
 
-it('distinctInstance places at most one task per instance and says why the rest cannot be placed', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({
-    cluster, serviceName: 'distinct', taskDefinition: 'sleeper:1', desiredCount: 4, placementConstraints: [{ type: 'distinctInstance' }],
-  }));
+it('distinctInstance places at most one task per instance and says why the rest cannot be placed', async (t) => {
+  await withService(t, {
+    serviceName: 'distinct', taskDefinition: 'sleeper:1', desiredCount: 4, placementConstraints: [{ type: 'distinctInstance' }],
+  });
   const s = await untilService('distinct', (x) => x.runningCount === 3 &&
     (x.events ?? []).some((e) => e.message!.includes('was unable to place a task because no container instance met all of its requirements')), 'three placed');
   assert.equal(s.runningCount, 3);
   assert.equal(new Set((await runningTasks('distinct')).map((t) => t.containerInstanceArn)).size, 3);
-  await remove('distinct');
 });
 
-it('DAEMON runs one task on every instance', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'daemon', taskDefinition: 'sleeper:1', schedulingStrategy: 'DAEMON' }));
+it('DAEMON runs one task on every instance', async (t) => {
+  await withService(t, { serviceName: 'daemon', taskDefinition: 'sleeper:1', schedulingStrategy: 'DAEMON' });
   const s = await untilService('daemon', (x) => x.desiredCount === 3 && x.runningCount === 3, 'one per instance');
   assert.equal(s.schedulingStrategy, 'DAEMON');
   assert.equal(new Set((await runningTasks('daemon')).map((t) => t.containerInstanceArn)).size, 3);
-  await remove('daemon');
 });
 
-it('rolls back a deployment whose tasks fail to start, with the circuit breaker', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({
-    cluster, serviceName: 'breaker', taskDefinition: 'sleeper:1', desiredCount: 2,
+it('rolls back a deployment whose tasks fail to start, with the circuit breaker', async (t) => {
+  await withService(t, {
+    serviceName: 'breaker', taskDefinition: 'sleeper:1', desiredCount: 2,
     deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, deploymentCircuitBreaker: { enable: true, rollback: true } },
-  }));
+  });
   const first = await untilService('breaker', steady(2), 'steady');
   const bad = (await h.wharf.ecs.send(new UpdateServiceCommand({ cluster, service: 'breaker', taskDefinition: 'unpullable' })))
     .service!.deployments![0]!.id!;
@@ -132,14 +143,13 @@ it('rolls back a deployment whose tasks fail to start, with the circuit breaker'
   assert.ok(messages.some((m) => m.includes(`rolling back to ${first.deployments![0]!.id}`)), messages.join('\n'));
   // The healthy tasks kept serving throughout: minimumHealthyPercent 100 never let them go early.
   assert.ok((await runningTasks('breaker')).every((t) => t.taskDefinitionArn!.endsWith('sleeper:1')));
-  await remove('breaker');
 });
 
-it('moves service tasks off a DRAINING instance within minimumHealthyPercent, and places nothing more there', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({
-    cluster, serviceName: 'drain', taskDefinition: 'sleeper:1', desiredCount: 3,
+it('moves service tasks off a DRAINING instance within minimumHealthyPercent, and places nothing more there', async (t) => {
+  await withService(t, {
+    serviceName: 'drain', taskDefinition: 'sleeper:1', desiredCount: 3,
     deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
-  }));
+  });
   await untilService('drain', steady(3), 'steady');
   const drained = h.hosts[0]!.containerInstanceArn!;
   await h.wharf.ecs.send(new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [drained], status: 'DRAINING' }));
@@ -148,18 +158,18 @@ it('moves service tasks off a DRAINING instance within minimumHealthyPercent, an
       const tasks = await runningTasks('drain');
       return tasks.length === 3 && tasks.every((t) => t.containerInstanceArn !== drained) ? tasks : undefined;
     }, 60_000, 250);
-    await waitFor('containers gone from the drained host', async () => {
-      const left = (await h.hosts[0]!.containers()).filter((c) => c.labels[LABELS.taskArn] !== undefined);
+    await waitFor('this service\'s containers gone from the drained host', async () => {
+      const mine = new Set(((await h.wharf.ecs.send(new ListTasksCommand({ cluster, serviceName: 'drain', desiredStatus: 'STOPPED' }))).taskArns ?? []));
+      const left = (await h.hosts[0]!.containers()).filter((c) => mine.has(c.labels[LABELS.taskArn] ?? ''));
       return left.length === 0 ? true : undefined;
     }, 30_000, 250);
   } finally {
     await h.wharf.ecs.send(new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [drained], status: 'ACTIVE' }));
   }
-  await remove('drain');
 });
 
-it('replaces the tasks of an instance that lost its link, and stops them there once it is back', async () => {
-  await h.wharf.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'loss', taskDefinition: 'sleeper:1', desiredCount: 3 }));
+it('replaces the tasks of an instance that lost its link, and stops them there once it is back', async (t) => {
+  await withService(t, { serviceName: 'loss', taskDefinition: 'sleeper:1', desiredCount: 3 });
   await untilService('loss', steady(3), 'steady');
   const host = h.hosts[1]!;
   const stranded = (await runningTasks('loss')).filter((t) => t.containerInstanceArn === host.containerInstanceArn);
@@ -182,5 +192,4 @@ it('replaces the tasks of an instance that lost its link, and stops them there o
     const still = (await host.containers()).some((c) => c.labels[LABELS.taskArn] === stranded[0]!.taskArn);
     return still ? undefined : true;
   }, 60_000, 500);
-  await remove('loss');
 });

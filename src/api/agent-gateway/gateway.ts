@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  activeInstanceByArn, agentTaskOf, applyTaskStateReport, keys, setAgentConnected, tasksForInstance,
+  activeInstanceByArn, agentTaskOf, applyTaskStateReport, setAgentConnected, tasksForInstance,
   type DomainContext, type TaskDefinitionRecord,
 } from '../../domain/index.js';
 import { AGENT_GATEWAY_PATH, clusterNameOf, type GatewayMessage, type TaskStateReport } from '../../model/index.js';
@@ -27,9 +27,30 @@ export class AgentGateway {
   readonly #sessions = new Map<string, AgentSession>();
   /** Task definitions are immutable in what the agent needs, so one cache serves every session. */
   readonly #definitions = new Map<string, TaskDefinitionRecord>();
+  readonly #unwatch: (() => void)[];
 
   constructor(options: AgentGatewayOptions) {
     this.#options = options;
+    // One watch for every session: a task or instance write names its instance, so it goes to that
+    // one session instead of each session testing every write of its cluster (500 agents made each
+    // task write 500 calls).
+    const { store } = options.ctx;
+    this.#unwatch = [
+      store.watch('ecs/tasks/', (event) => {
+        if (event.type === 'put') {
+          this.#sessions.get((event.value as { containerInstanceArn?: string }).containerInstanceArn ?? '')?.queueManifest();
+          return;
+        }
+        // A deleted task names no instance; its cluster's sessions rebuild (a manifest that did not change is not resent).
+        const clusterName = event.key.split('/')[2];
+        for (const session of this.#sessions.values()) if (session.clusterName === clusterName) session.queueManifest();
+      }),
+      store.watch('ecs/instances/', (event) => {
+        if (event.type !== 'put') return;
+        const instance = event.value as { containerInstanceArn?: string; status?: string };
+        if (instance.status === 'INACTIVE') this.#sessions.get(instance.containerInstanceArn ?? '')?.close('container instance deregistered');
+      }),
+    ];
   }
 
   /** True when an HTTP upgrade request is for the agent channel. */
@@ -72,6 +93,7 @@ export class AgentGateway {
 
   /** Closes every session; agents redial and keep their tasks running meanwhile. */
   close(): void {
+    for (const u of this.#unwatch) u();
     for (const s of this.#sessions.values()) s.close('server shutting down');
     this.#wss.close();
   }
@@ -86,13 +108,12 @@ class AgentSession {
   #rebuildQueued = false;
   #reports: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
-  #unwatch: (() => void)[] = [];
   #closed = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly instanceArn: string,
-    private readonly clusterName: string,
+    readonly clusterName: string,
     private readonly options: AgentGatewayOptions,
     private readonly definitions: Map<string, TaskDefinitionRecord>,
     private readonly onClosed: () => void,
@@ -104,24 +125,13 @@ class AgentSession {
     this.ws.on('message', (data) => this.#onMessage(data.toString()));
     this.ws.on('close', () => this.#teardown());
     this.ws.on('error', () => this.#teardown());
-    this.#unwatch.push(ctx.store.watch(keys.tasksOf(this.clusterName), (event) => {
-      if (event.type === 'delete' || (event.value as { containerInstanceArn?: string }).containerInstanceArn === this.instanceArn) {
-        this.#queueManifest();
-      }
-    }));
-    this.#unwatch.push(ctx.store.watch(keys.containerInstancesOf(this.clusterName), (event) => {
-      if (event.type === 'put' && (event.value as { containerInstanceArn?: string; status?: string }).containerInstanceArn === this.instanceArn &&
-          (event.value as { status?: string }).status === 'INACTIVE') {
-        this.close('container instance deregistered');
-      }
-    }));
     this.#timer = setInterval(() => {
       if (Date.now() - this.#lastHeardAt > 3 * Math.max(heartbeatIntervalMs, this.#agentIntervalMs)) return this.close('agent heartbeat missed');
       this.#send({ type: 'Heartbeat', message: { sentAt: new Date().toISOString() } });
     }, heartbeatIntervalMs);
     this.#timer.unref();
     void setAgentConnected(ctx, this.instanceArn, true)
-      .then(() => this.#queueManifest())
+      .then(() => this.queueManifest())
       .catch((err: unknown) => ctx.log({ msg: 'agent connect bookkeeping failed', containerInstanceArn: this.instanceArn, error: String(err) }));
   }
 
@@ -136,7 +146,6 @@ class AgentSession {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const u of this.#unwatch) u();
     this.onClosed();
     this.ws.terminate();
     void setAgentConnected(this.options.ctx, this.instanceArn, false).catch(() => undefined);
@@ -162,8 +171,11 @@ class AgentSession {
     });
   }
 
-  /** Coalesces a burst of store changes into one manifest build. */
-  #queueManifest(): void {
+  /**
+   * Sends the manifest again soon, if it changed; the gateway calls it for every write to one of
+   * this instance's tasks. A burst of writes coalesces into one build.
+   */
+  queueManifest(): void {
     if (this.#rebuildQueued || this.#closed) return;
     this.#rebuildQueued = true;
     setImmediate(() => {

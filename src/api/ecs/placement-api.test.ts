@@ -63,6 +63,15 @@ describe('RunTask placement', () => {
       JSON.stringify(out.failures));
   });
 
+  it('refuses a task definition constraint other than memberOf, and a malformed one', async () => {
+    const definition = { family: 'bad-constraints', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64 }] };
+    // The SDK's type admits memberOf only; a raw client can still send anything.
+    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'distinctInstance' as 'memberOf' }] })),
+      (e: Error) => e.name === 'InvalidParameterException' && /placementConstraints\[0\]\.type/.test(e.message));
+    await assert.rejects(ecs.send(new RegisterTaskDefinitionCommand({ ...definition, placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] })),
+      (e: Error) => /position/.test(e.message));
+  });
+
   it('refuses a strategy field that does not exist, and a malformed memberOf, launching nothing', async () => {
     await assert.rejects(ecs.send(new RunTaskCommand({ cluster, taskDefinition: 'web', placementStrategy: [{ type: 'spread', field: '' }] })),
       (e: Error) => e.name === 'InvalidParameterException');

@@ -34,6 +34,8 @@ export interface JsonService {
   model: ServiceModel;
   /** Operation name → handler. An operation without a handler answers UnknownOperationException. */
   handlers: Record<string, OperationHandler>;
+  /** The error for input whose only faults are missing required members; ECS's ClientException by default. */
+  missingMembersError?: (message: string) => WharfError;
 }
 
 export interface JsonProtocolOptions {
@@ -115,7 +117,7 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
     const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input);
+      validateInput(service.model, operation, input, service.missingMembersError);
       output = await handler(input, ctx);
     } catch (err) {
       respondError(res, requestId, toJsonError(err, entry), entry);

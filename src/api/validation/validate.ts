@@ -16,13 +16,16 @@ const MAX_SHOWN_VALUE_CHARS = 256;
 /**
  * Validates an operation's input against the service model, in the order the model lists members,
  * and throws when anything fails: `ClientException` when the only failures are missing required
- * members, otherwise `InvalidParameterException` (wrong type, enum, range, length, pattern). The
+ * members (or what `missingOnly` makes: services without ClientException), otherwise `InvalidParameterException` (wrong type, enum, range, length, pattern). The
  * message follows AWS's model-validation wording and names each field by its path, e.g.
  * `1 validation error detected: Value 'FOO' at 'networkMode' failed to satisfy constraint: Member
  * must satisfy enum value set: [bridge, host, awsvpc, none]`. Unknown members are ignored, as AWS's
  * JSON services do. Validators are compiled once per model and shape.
  */
-export function validateInput(model: ServiceModel, operationName: string, input: unknown): void {
+export function validateInput(
+  model: ServiceModel, operationName: string, input: unknown,
+  missingOnly: (message: string) => WharfError = (message) => new ClientException(message),
+): void {
   const operation = model.operations[operationName];
   if (operation === undefined) throw new WharfError('UnknownOperationException', `Unknown operation ${operationName}`);
   if (operation.input === undefined) return;
@@ -31,7 +34,7 @@ export function validateInput(model: ServiceModel, operationName: string, input:
   if (violations.length === 0) return;
   const count = violations.length === 1 ? '1 validation error' : `${violations.length} validation errors`;
   const message = `${count} detected: ${violations.map((v) => v.message).join('; ')}`;
-  throw violations.every((v) => v.missing) ? new ClientException(message) : new InvalidParameterException(message);
+  throw violations.every((v) => v.missing) ? missingOnly(message) : new InvalidParameterException(message);
 }
 
 function validatorFor(model: ServiceModel, shapeName: string): Validator {
