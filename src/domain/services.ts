@@ -71,7 +71,6 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
     taskDefinition: definition.taskDefinitionArn,
     deploymentConfiguration,
     deployments: [deployment],
-    roleArn: undefined,
     events: [],
     createdAt: now,
     placementConstraints,
@@ -86,7 +85,6 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
     enableExecuteCommand: input.enableExecuteCommand ?? false,
     ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}),
   };
-  delete record.roleArn;
   await ctx.store.put(key, record, { expectedModRevision: existing?.modRevision ?? 0 });
   ctx.log({ msg: 'service created', serviceArn: record.serviceArn, deploymentId: deployment.id });
   return { service: presentService(record, false) };
