@@ -12,7 +12,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest, type DigestAlgorithm } from '../domain/index.js';
 import { DigestMismatchError, UploadBusyError, UploadOffsetError, UploadUnknownError } from './errors.js';
@@ -36,8 +36,11 @@ export interface ByteRange { start: number; end: number }
 export interface BlobStore {
   /** Size of a complete blob, or undefined. */
   stat(digest: string): Promise<StoredBlob | undefined>;
-  /** Streams a complete blob (or part of it); the caller checked it exists. */
-  read(digest: string, range?: ByteRange): Readable;
+  /**
+   * Writes a complete blob (or part of it) to `out`, without ending it; the caller checked the
+   * blob exists. Resolves once every byte was handed to `out`; rejects when `out` fails or closes.
+   */
+  writeTo(digest: string, out: Writable, range?: ByteRange): Promise<void>;
   /** Removes a blob; false when it was not there. */
   delete(digest: string): Promise<boolean>;
   /** Every complete blob. */
@@ -115,8 +118,37 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  read(digest: string, range?: ByteRange): Readable {
-    return createReadStream(this.#blobPath(digest), { highWaterMark: STREAM_BUFFER_BYTES, ...(range ?? {}) });
+  /**
+   * Two buffers, reused: the next chunk is read from the file while the current one is written.
+   * A stream of fresh 1 MiB buffers per chunk measured about 7% slower for one 200 MB blob to a
+   * client that hashes what it receives (curl | sha256sum on this 2-core machine): allocation and
+   * the collections it forces compete with the client for the CPU.
+   */
+  async writeTo(digest: string, out: Writable, range?: ByteRange): Promise<void> {
+    const file = await open(this.#blobPath(digest), 'r');
+    const end = range ? range.end + 1 : (await file.stat()).size;
+    let next = range?.start ?? 0;
+    const readInto = (buffer: Buffer) => {
+      const length = Math.max(0, Math.min(buffer.length, end - next));
+      const reading = file.read(buffer, 0, length, next);
+      next += length;
+      return reading;
+    };
+    let [current, spare] = [Buffer.allocUnsafe(STREAM_BUFFER_BYTES), Buffer.allocUnsafe(STREAM_BUFFER_BYTES)];
+    let reading = readInto(current);
+    try {
+      for (;;) {
+        const { bytesRead, buffer } = await reading;
+        if (bytesRead === 0) return;
+        [current, spare] = [spare, current];
+        reading = readInto(current);
+        await writeChunk(out, buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      // A read may still be in flight when the client went away; the file closes after it.
+      await reading.catch(() => undefined);
+      await file.close();
+    }
   }
 
   async delete(digest: string): Promise<boolean> {
@@ -296,4 +328,17 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** Hands `chunk` to `out` and resolves once it has been flushed (the buffer may then be reused). */
+function writeChunk(out: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.destroyed) return reject(new Error('destination closed'));
+    const onClose = () => reject(new Error('destination closed'));
+    out.once('close', onClose);
+    out.write(chunk, (err) => {
+      out.off('close', onClose);
+      if (err) reject(err); else resolve();
+    });
+  });
 }

@@ -10,7 +10,6 @@
  * domain; bytes go to the blob store, streaming both ways.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import {
   IMAGE_TAG, MAX_MANIFEST_BYTES, MEDIA_TYPES, deleteImage, deleteImageTag, getLayer, isValidRepositoryName, linkLayer, listImageTags,
   listReferrers, listRepositoryNames, parseDigest, parseManifest, putImage, requireRepository, resolveImage, touchLayer, unlinkLayer,
@@ -246,7 +245,8 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
       res.end();
       return;
     }
-    await pipeline(blobs.read(digest, range), res);
+    await blobs.writeTo(digest, res, range);
+    res.end();
   }
 
   async function deleteBlob(res: ServerResponse, name: string, digest: string): Promise<void> {
