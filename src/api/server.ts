@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
-import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected } from '../domain/index.js';
+import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
 import { ServiceController, TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
@@ -150,6 +150,7 @@ export class WharfServer {
   /** Listens; answers the base URL. No agent has a session yet, so every instance starts disconnected. */
   async start(): Promise<string> {
     await markAllAgentsDisconnected(this.#ctx);
+    await restoreTaskIndexes(this.#ctx);
     await this.#blobs.init();
     this.#taskRetention.start();
     this.#services.start();

@@ -457,6 +457,28 @@ function taskIndexPuts(task: TaskRecord, serviceName: string | undefined): TxnOp
   ];
 }
 
+/**
+ * Writes the task index entries a store lacks: a data directory from before the indexes existed
+ * holds tasks no agent manifest would list, and an agent stops what its manifest does not list.
+ * Idempotent; a server runs it as it starts. Answers how many entries it wrote.
+ */
+export async function restoreTaskIndexes(ctx: DomainContext): Promise<number> {
+  let written = 0;
+  for (const cluster of await ctx.store.list<ClusterRecord>(keys.clusters())) {
+    for (const { value: task } of await ctx.store.list<TaskRecord>(keys.tasksOf(cluster.value.clusterName))) {
+      const service = task.group?.startsWith('service:') && task.startedBy?.startsWith('ecs-svc/') ? task.group.slice('service:'.length) : undefined;
+      const wanted = taskIndexPuts(task, service).filter((op) => task.lastStatus !== 'STOPPED' || !op.key.startsWith('ecs/instance-tasks/'));
+      const missing: TxnOp[] = [];
+      for (const op of wanted) if (!(await ctx.store.get(op.key))) missing.push(op);
+      if (missing.length === 0) continue;
+      await ctx.store.txn(missing);
+      written += missing.length;
+    }
+  }
+  if (written > 0) ctx.log({ msg: 'task indexes restored', entries: written });
+  return written;
+}
+
 function taskIds(task: TaskRecord): { cluster: string; taskId: string; instanceId: string } {
   const [cluster = '', taskId = ''] = parseArn(task.taskArn)?.path ?? [];
   return { cluster, taskId, instanceId: parseArn(task.containerInstanceArn)?.path[1] ?? '' };
