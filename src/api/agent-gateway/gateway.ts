@@ -106,6 +106,7 @@ class AgentSession {
   /** The agent's declared heartbeat interval; silence is judged against the longer of the two. */
   #agentIntervalMs = 0;
   #rebuildQueued = false;
+  #builds: Promise<void> = Promise.resolve();
   #reports: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -178,12 +179,17 @@ class AgentSession {
   queueManifest(): void {
     if (this.#rebuildQueued || this.#closed) return;
     this.#rebuildQueued = true;
-    setImmediate(() => {
-      this.#rebuildQueued = false;
-      void this.#sendManifest().catch((err: unknown) => {
+    // Builds run one after another: two overlapping builds could finish out of order and send the
+    // older list last, and the agent would stop a task that list does not name yet.
+    this.#builds = this.#builds
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.#rebuildQueued = false;
+        return this.#sendManifest();
+      })
+      .catch((err: unknown) => {
         this.options.ctx.log({ msg: 'manifest build failed', containerInstanceArn: this.instanceArn, error: String(err) });
       });
-    });
   }
 
   async #sendManifest(): Promise<void> {
