@@ -18,6 +18,8 @@ command -v ip >/dev/null || need+=(iproute2)
 # nsenter and umount: the several-instances harness (src/testkit/instance-hosts.ts).
 command -v nsenter >/dev/null && command -v umount >/dev/null || need+=(util-linux mount)
 command -v tar >/dev/null || need+=(tar)
+# The load balancers' data plane (src/lb).
+command -v haproxy >/dev/null || need+=(haproxy)
 if (( for_tests )); then
   [[ -x /usr/bin/aws ]] || need+=(awscli)
   # The several-instances harness lets its hosts reach each other through the FORWARD chain.

@@ -5,7 +5,10 @@ export * from './tasks.js';
 export * from './container-instances.js';
 export * from './tagging.js';
 export * from './services.js';
-export type { TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord, ServiceRecord, DeploymentRecord } from './records.js';
+export type {
+  TaskRecord, ContainerInstanceRecord, TaskDefinitionRecord, ServiceRecord, DeploymentRecord,
+  LoadBalancerRecord, ListenerRecord, RuleRecord, TargetGroupRecord, TargetRecord,
+} from './records.js';
 export { keys } from './keys.js';
 export * from './digests.js';
 export * from './manifests.js';

@@ -39,6 +39,21 @@ export const keys = {
   layer: (repository: string, digest: string) => `ecr/layers/${repository}:${digest}`,
   layersOf: (repository: string) => `ecr/layers/${repository}:`,
   layers: () => 'ecr/layers/',
+  // ELBv2. Names are unique per account and kind, so they key the records; every ARN carries the
+  // names and ids its record's key needs (`loadbalancer/app/<name>/<id>`,
+  // `listener/app/<lb-name>/<lb-id>/<listener-id>`, `targetgroup/<name>/<id>`).
+  loadBalancer: (name: string) => `elbv2/load-balancers/${name}`,
+  loadBalancers: () => 'elbv2/load-balancers/',
+  listener: (loadBalancerName: string, listenerId: string) => `elbv2/listeners/${loadBalancerName}/${listenerId}`,
+  listenersOf: (loadBalancerName: string) => `elbv2/listeners/${loadBalancerName}/`,
+  rule: (listenerId: string, ruleId: string) => `elbv2/rules/${listenerId}/${ruleId}`,
+  rulesOf: (listenerId: string) => `elbv2/rules/${listenerId}/`,
+  targetGroup: (name: string) => `elbv2/target-groups/${name}`,
+  targetGroups: () => 'elbv2/target-groups/',
+  /** A registration: `<Id>:<Port>` within its target group. */
+  target: (targetGroupName: string, id: string, port: number) => `elbv2/targets/${targetGroupName}/${id}:${port}`,
+  targetsOf: (targetGroupName: string) => `elbv2/targets/${targetGroupName}/`,
+  targets: () => 'elbv2/targets/',
 };
 
 /** Opaque pagination tokens: the last key returned, so the next page starts after it. */

@@ -1,5 +1,8 @@
 /** Stored shapes of the ECS resources: the wire shape, plus the few members only Wharf uses. */
 import type { ContainerInstance, Deployment, Service, ServiceEvent, Task, TaskDefinition, Tag } from '@aws-sdk/client-ecs';
+import type {
+  Listener as ElbListener, LoadBalancer as ElbLoadBalancer, Rule as ElbRule, Tag as ElbTag, TargetGroup as ElbTargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Wire } from './context.js';
 
 export type TaskDefinitionRecord = Wire<TaskDefinition> & {
@@ -73,3 +76,55 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
 
 /** What a task takes from its instance: CPU units, MiB, host ports (static and the dynamic ones it was given). */
 export interface Reservation { cpu: number; memory: number; tcpPorts: number[]; udpPorts: number[] }
+
+// ---- Elastic Load Balancing v2 --------------------------------------------------------------
+// Desired state (load balancers, listeners, rules, target groups, registrations) is written by the
+// ELBv2 API and by the service controller (a service's own targets); observed state (each target's
+// health, the end of its draining) only by the load-balancer controller, which drives HAProxy.
+
+/** A load balancer. Attributes are kept as ELB names them (`idle_timeout.timeout_seconds`, ...). */
+export type LoadBalancerRecord = Omit<Wire<ElbLoadBalancer>, 'CreatedTime' | 'State' | 'Type'> & {
+  LoadBalancerArn: string;
+  LoadBalancerName: string;
+  Type: 'application' | 'network';
+  /** provisioning until its HAProxy answers, then active; failed with the reason when it cannot start. */
+  State: { Code: 'provisioning' | 'active' | 'failed'; Reason?: string };
+  CreatedTime: number;
+  attributes: Record<string, string>;
+  tags: ElbTag[];
+};
+
+export type ListenerRecord = Wire<ElbListener> & { ListenerArn: string; LoadBalancerArn: string; Port: number; Protocol: string; tags: ElbTag[] };
+
+/** A listener rule; the default rule (Priority `default`) is the listener's DefaultActions and is not stored. */
+export type RuleRecord = Omit<Wire<ElbRule>, 'IsDefault'> & { RuleArn: string; ListenerArn: string; Priority: string; tags: ElbTag[] };
+
+/** A target group. Attributes as ELB names them (`deregistration_delay.timeout_seconds`, ...), every default filled in. */
+export type TargetGroupRecord = Omit<Wire<ElbTargetGroup>, 'LoadBalancerArns'> & {
+  TargetGroupArn: string;
+  TargetGroupName: string;
+  TargetType: 'instance' | 'ip';
+  attributes: Record<string, string>;
+  tags: ElbTag[];
+};
+
+/**
+ * One registration of a target (Id + Port) in a target group, at keys.target. For a task of a
+ * service, `Id` is its container instance's id (target type instance) or its instance's address
+ * (ip), and `address` is always where the data plane reaches it.
+ */
+export interface TargetRecord {
+  TargetGroupArn: string;
+  Id: string;
+  Port: number;
+  AvailabilityZone?: string;
+  /** The address HAProxy connects to (an instance target's Id names the instance, not an address). */
+  address: string;
+  registeredAt: number;
+  /** Written by whoever deregisters (the API or the service controller); the target then drains. */
+  deregisteredAt?: number;
+  /** The task this target belongs to, when a service registered it. */
+  taskArn?: string;
+  /** Observed: written by the load-balancer controller from its health checks. */
+  health: { State: 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable'; Reason?: string; Description?: string };
+}
