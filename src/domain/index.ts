@@ -15,3 +15,5 @@ export * from './manifests.js';
 export * from './repositories.js';
 export * from './images.js';
 export * from './lifecycle-policy.js';
+export * from './target-groups.js';
+export * from './targets.js';

@@ -40,6 +40,12 @@ export type ContainerInstanceRecord = Wire<ContainerInstance> & {
   agentConnected: boolean;
   /** Wharf only: epoch seconds when the agent's session last ended (absent while connected). */
   agentDisconnectedAt?: number;
+  /**
+   * Wharf only: the address the instance's agent last dialed the server from. The load balancer's
+   * data plane reaches the instance's task host ports there (as ELB reaches an EC2 instance at its
+   * private address).
+   */
+  agentAddress?: string;
   tags: Tag[];
 };
 
