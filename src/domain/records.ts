@@ -78,6 +78,16 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
   lastCompletedDeployment?: { id: string; taskDefinition: string };
   /** Wharf only: CreateService's clientToken, so a retried create answers the same service. */
   clientToken?: string;
+  /**
+   * Wharf only: tasks the scheduler is stopping whose load-balancer targets drain first, by task
+   * ARN, with the stop reason and when draining began (epoch seconds). Written by the controller.
+   */
+  drainingTasks?: Record<string, { reason: string; since: number }>;
+  /**
+   * Wharf only: target groups an UpdateService took off the service, from which its tasks'
+   * targets are still being deregistered. Written by the API, emptied by the controller.
+   */
+  retiredTargetGroupArns?: string[];
 };
 
 /** What a task takes from its instance: CPU units, MiB, host ports (static and the dynamic ones it was given). */
