@@ -1,7 +1,19 @@
-/** The ELBv2 operations Wharf serves: each handler module's operations, combined by wire name. */
+/**
+ * The ELBv2 operations (awsQuery, 2015-12-01) as one handler map for the query protocol: each part
+ * of the API (load balancers, listeners, rules and tags; target groups and targets) adds its own map.
+ */
 import type { DomainContext } from '../../domain/index.js';
+import type { QueryOperationHandler } from '../protocol/index.js';
 import { targetGroupHandlers } from './target-group-handlers.js';
 
-export function elbv2Handlers(ctx: DomainContext): Record<string, (input: any) => Promise<unknown>> {
-  return { ...targetGroupHandlers(ctx) };
+export interface Elbv2Dependencies {
+  ctx: DomainContext;
+  /** The host a load balancer's DNSName answers: the server's advertise host, as no DNS exists. */
+  advertiseHost: () => string;
+}
+
+export function elbv2Handlers(deps: Elbv2Dependencies): Record<string, QueryOperationHandler> {
+  return {
+    ...targetGroupHandlers(deps.ctx),
+  };
 }

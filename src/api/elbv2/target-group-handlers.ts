@@ -5,10 +5,9 @@
  */
 import * as elbv2 from '../../domain/index.js';
 import type { DomainContext } from '../../domain/index.js';
+import type { QueryOperationHandler } from '../protocol/index.js';
 
-type Handler = (input: any) => Promise<unknown>;
-
-export function targetGroupHandlers(ctx: DomainContext): Record<string, Handler> {
+export function targetGroupHandlers(ctx: DomainContext): Record<string, QueryOperationHandler> {
   return {
     CreateTargetGroup: (input) => elbv2.createTargetGroup(ctx, input),
     DescribeTargetGroups: (input) => elbv2.describeTargetGroups(ctx, input),
