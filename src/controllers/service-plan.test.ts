@@ -430,6 +430,23 @@ describe('service plan: load balancing', () => {
     assert.equal(next.service!.retiredTargetGroupArns, undefined);
   });
 
+  it('DAEMON: starts an instance\'s new task only once its old one has drained and been stopped', () => {
+    const daemon = balanced({
+      schedulingStrategy: 'DAEMON', desiredCount: 1, deploymentConfiguration: { minimumHealthyPercent: 0, maximumPercent: 100 },
+      deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE' })],
+    });
+    const oldTask = task('d1', 'i1');
+    const instances = [instance('i1')];
+    const first = planService({ ...snapshot(daemon, [oldTask], { instances }), ...lb([oldTask]) }, OPTIONS);
+    assert.deepEqual(Object.keys(first.service!.drainingTasks!), [oldTask.taskArn]);
+    assert.deepEqual(first.starts, []);
+    const draining = planService({ ...snapshot(first.service!, [oldTask], { instances }), ...lb([oldTask], { deregisteredAt: { [oldTask.taskArn]: NOW / 1000 } }) }, OPTIONS);
+    assert.deepEqual(draining.starts, [], 'no second task on the instance while the first drains');
+    const stoppedTask = { ...oldTask, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' };
+    const after = planService({ ...snapshot(first.service!, [stoppedTask], { instances }), ...lb([stoppedTask], { deregisteredAt: { [oldTask.taskArn]: NOW / 1000 } }), nowMs: NOW + 6_000 }, OPTIONS);
+    assert.deepEqual(after.starts.map((st) => st.instanceArns), [[instanceArn('i1')]]);
+  });
+
   it('drains every task of a deleted service before stopping it', () => {
     const tasks = [task('d1', 'i1'), task('d1', 'i2')];
     const plan = planService({ ...snapshot(balanced({ status: 'DRAINING', desiredCount: 0 }), tasks), ...lb(tasks) }, OPTIONS);

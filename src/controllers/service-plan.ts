@@ -272,7 +272,8 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     // Tasks on their way to STOPPED still run, so they count against maximumPercent until they stop.
     const occupying = notStopped.filter((t) => !stops.some((s) => s.lost && s.taskArn === t.taskArn)).length;
     const decision = service.schedulingStrategy === 'DAEMON'
-      ? planDaemon(snap, primary, remaining, instancesByArn, healthOf)
+      ? planDaemon(snap, primary, remaining, instancesByArn, healthOf,
+        new Set(notStopped.filter((t) => draining.has(t.taskArn) || stopping.has(t.taskArn)).map((t) => t.containerInstanceArn)))
       : planReplica(snap, primary, remaining, occupying, instancesByArn, healthOf, wake);
     for (const s of decision.stops) retire(s.task, s.reason);
     starts.push(...decision.starts);
@@ -411,11 +412,12 @@ function planReplica(
 /**
  * DAEMON: one task of the newest deployment on every eligible ACTIVE instance with a connected
  * agent. An instance's older task is stopped first and the new one started once it is gone, so
- * the two never compete for the instance's ports.
+ * the two never compete for the instance's ports; `busyInstanceArns` hold a task still draining
+ * or being stopped in this plan, and get their new task once that one has been stopped.
  */
 function planDaemon(
   snap: ServiceSnapshot, primary: DeploymentRecord, live: TaskRecord[], instancesByArn: Map<string, ContainerInstanceRecord>,
-  healthOf: (t: TaskRecord) => Health,
+  healthOf: (t: TaskRecord) => Health, busyInstanceArns: ReadonlySet<string>,
 ): Decision {
   const decision: Decision = { starts: [], stops: [], events: [] };
   const scaling = `Scaling activity initiated by (deployment ${primary.id})`;
@@ -433,7 +435,7 @@ function planDaemon(
     for (const t of tasks) if (t !== keep) decision.stops.push({ task: t, reason: scaling });
   }
   if (primary.rolloutState !== 'FAILED') {
-    for (const i of eligible) if (!byInstance.has(i.containerInstanceArn)) targets.push(i.containerInstanceArn);
+    for (const i of eligible) if (!byInstance.has(i.containerInstanceArn) && !busyInstanceArns.has(i.containerInstanceArn)) targets.push(i.containerInstanceArn);
   }
   if (targets.length > 0) {
     decision.starts.push({ deploymentId: primary.id, taskDefinition: primary.taskDefinition, count: targets.length, instanceArns: targets });
