@@ -113,7 +113,9 @@ describe('target groups', () => {
     assert.deepEqual(seen, ['a', 'b', 'c', 'd', 'e']);
 
     await rejects(describeTargetGroups(ctx, { Names: ['a', 'nope'] }), 'TargetGroupNotFound');
-    await rejects(describeTargetGroups(ctx, { TargetGroupArns: [`${arns[0]!.slice(0, -1)}0`] }), 'TargetGroupNotFound');
+    // The same name with another id: a target group of that name made earlier and deleted.
+    const otherId = `${arns[0]!.slice(0, -1)}${arns[0]!.endsWith('0') ? '1' : '0'}`;
+    await rejects(describeTargetGroups(ctx, { TargetGroupArns: [otherId] }), 'TargetGroupNotFound');
     await rejects(describeTargetGroups(ctx, { LoadBalancerArn: `${ELB}:loadbalancer/app/nope/0123456789abcdef` }), 'LoadBalancerNotFound');
     await rejects(describeTargetGroups(ctx, { Names: ['a'], LoadBalancerArn: lbArn }), 'ValidationError', /Only one of/);
     await rejects(describeTargetGroups(ctx, { Marker: 'garbage' }), 'ValidationError', /Marker/);
