@@ -389,8 +389,15 @@ describe('service plan: load balancing', () => {
     assert.equal(early.wakeAfterMs, 40_000);
     const due = planService({ ...snapshot(balanced({ healthCheckGracePeriodSeconds: 10 }), [sick, ok]), ...lb([sick, ok], { states }) }, OPTIONS);
     assert.deepEqual(due.service!.drainingTasks, { [sick.taskArn]: { reason: `Task failed ELB health checks in (target-group ${TG})`, since: NOW / 1000 } });
-    assert.ok(messages(due).includes(`(service web) (task ${sick.taskArn.slice(-32)}) is unhealthy in (target-group ${TG}) due to ` +
+    assert.ok(messages(due).includes(`(service web) (instance i-i1) (port ${portOf(sick)}) is unhealthy in (target-group ${TG}) due to ` +
       '(reason Health checks failed with these codes: [503]).'), messages(due).join('\n'));
+    // An ip target (its Id is its address) is named by its task, as ECS names awsvpc tasks.
+    const ipRead = lb([sick, ok], { states });
+    const asIp = { ...ipRead, targets: ipRead.targets.map((x) => ({ ...x, Id: x.address })),
+      intendedTargets: new Map([...ipRead.intendedTargets].map(([k, v]) => [k, v.map((w) => ({ ...w, Id: w.address }))])) };
+    const ipDue = planService({ ...snapshot(balanced({ healthCheckGracePeriodSeconds: 10 }), [sick, ok]), ...asIp }, OPTIONS);
+    assert.ok(messages(ipDue).includes(`(service web) (task ${sick.taskArn.slice(-32)}) is unhealthy in (target-group ${TG}) due to ` +
+      '(reason Health checks failed with these codes: [503]).'), messages(ipDue).join('\n'));
     assert.equal(startCount(due), 1, 'its replacement starts while it drains (within maximumPercent)');
   });
 

@@ -223,7 +223,9 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     } else if (failedTarget) {
       retire(t, `${ELB_HEALTH_FAILURE} (target-group ${failedTarget.TargetGroupArn})`);
       const why = failedTarget.health.Description ?? failedTarget.health.Reason ?? 'Health checks failed';
-      events.push(`(service ${name}) (task ${idOf(t.taskArn)}) is unhealthy in (target-group ${failedTarget.TargetGroupArn}) due to (reason ${why}).`);
+      // ECS names an instance target by its instance and port, an ip target by its task.
+      const who = failedTarget.Id === failedTarget.address ? `(task ${idOf(t.taskArn)})` : `(instance ${failedTarget.Id}) (port ${failedTarget.Port})`;
+      events.push(`(service ${name}) ${who} is unhealthy in (target-group ${failedTarget.TargetGroupArn}) due to (reason ${why}).`);
     } else {
       retire(t, 'Task failed container health checks');
       events.push(`(service ${name}) (task ${idOf(t.taskArn)}) failed container health checks.`);

@@ -127,8 +127,9 @@ describe('services with load balancers', () => {
       const x = await describe1(cluster, 'web');
       return x.events?.some((e) => e.message?.includes('is unhealthy in')) ? x : undefined;
     });
-    const taskId = target!.taskArn!.slice(-32);
-    assert.ok(svc.events!.some((e) => e.message === `(service web) (task ${taskId}) is unhealthy in (target-group ${tg}) due to (reason Health checks failed with these codes: [503]).`));
+    assert.ok(svc.events!.some((e) => e.message ===
+      `(service web) (instance ${target!.Id}) (port ${target!.Port}) is unhealthy in (target-group ${tg}) due to (reason Health checks failed with these codes: [503]).`),
+    JSON.stringify(svc.events));
     const replacement = await until('a replacement registered', async () => live(await targetsIn(tg)).find((t) => t.taskArn !== target!.taskArn));
     assert.equal(replacement.health.State, 'initial');
     const old = await until('the unhealthy task stopped', async () => (await tasksOf(cluster)).find((t) => t.taskArn === target!.taskArn && t.desiredStatus === 'STOPPED'));
