@@ -301,7 +301,6 @@ async function readLoadBalancing(
     const instance = instancesByArn.get(task.containerInstanceArn);
     const definition = definitions.get(task.taskDefinitionArn);
     if (!instance?.agentAddress || !definition) continue;
-    const zone = instance.attributes?.find((a) => a.name === 'ecs.availability-zone')?.value;
     const wanted: ServiceTarget[] = [];
     for (const lb of loadBalancers) {
       const tg = groups.get(lb.targetGroupArn!);
@@ -309,7 +308,7 @@ async function readLoadBalancing(
       if (!tg || port === undefined) continue;
       wanted.push({
         TargetGroupArn: tg.TargetGroupArn, Id: tg.TargetType === 'ip' ? instance.agentAddress : instance.ec2InstanceId, Port: port,
-        address: instance.agentAddress, ...(zone !== undefined ? { AvailabilityZone: zone } : {}), taskArn: task.taskArn,
+        address: instance.agentAddress, taskArn: task.taskArn,
       });
     }
     intendedTargets.set(task.taskArn, wanted);

@@ -29,14 +29,14 @@ describe('targets', () => {
     const arn = (await createTargetGroup(ctx, { Name: 'web', Protocol: 'HTTP', Port: 80 })).TargetGroups[0]!.TargetGroupArn!;
     await registerTargets(ctx, { TargetGroupArn: arn, Targets: [{ Id: 'i-0123456789abcdef0' }, { Id: 'i-0123456789abcdef0', Port: 8080 }] });
     const stored = (await ctx.store.get<TargetRecord>(keys.target('web', 'i-0123456789abcdef0', 8080)))!.value;
-    assert.deepEqual([stored.address, stored.AvailabilityZone, stored.Port], ['10.0.0.7', 'zone-a', 8080]);
+    assert.deepEqual([stored.address, stored.AvailabilityZone, stored.Port], ['10.0.0.7', undefined, 8080]);
     assert.deepEqual(await health(ctx, arn), [
       ['i-0123456789abcdef0:80', 'unused', 'Target.NotInUse'], ['i-0123456789abcdef0:8080', 'unused', 'Target.NotInUse'],
     ]);
     await attachLoadBalancer(ctx, 'front', arn);
     const described = (await describeTargetHealth(ctx, { TargetGroupArn: arn })).TargetHealthDescriptions[0]!;
     assert.deepEqual(described, {
-      Target: { Id: 'i-0123456789abcdef0', Port: 80, AvailabilityZone: 'zone-a' }, HealthCheckPort: '80',
+      Target: { Id: 'i-0123456789abcdef0', Port: 80 }, HealthCheckPort: '80',
       TargetHealth: { State: 'initial', Reason: 'Elb.RegistrationInProgress', Description: 'Target registration is in progress' },
     });
     await modifyTargetGroup(ctx, { TargetGroupArn: arn, HealthCheckPort: '9000' });

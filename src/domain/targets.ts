@@ -38,7 +38,6 @@ export interface ServiceTarget {
   Id: string;
   Port: number;
   address: string;
-  AvailabilityZone?: string;
   taskArn: string;
 }
 
@@ -157,7 +156,6 @@ export async function registerServiceTargets(ctx: DomainContext, targets: readon
       if (current && current.taskArn === t.taskArn && current.deregisteredAt === undefined) return undefined;
       return {
         TargetGroupArn: t.TargetGroupArn, Id: t.Id, Port: t.Port, address: t.address,
-        ...(t.AvailabilityZone !== undefined ? { AvailabilityZone: t.AvailabilityZone } : {}),
         registeredAt: ctx.nowMs() / 1000,
         taskArn: t.taskArn,
         health: initialHealth(usage.has(t.TargetGroupArn)),
@@ -220,8 +218,7 @@ async function resolveTargets(ctx: DomainContext, tg: TargetGroupRecord, targets
     if (t.AvailabilityZone !== undefined) throw new ElbValidationError('An Availability Zone can be given only for targets of type ip');
     const instance = /^i-[0-9a-f]{8,17}$/.test(id) ? await instanceByEc2Id(ctx, id) : undefined;
     if (!instance?.agentAddress) { notRunning.push(`'${id}'`); continue; }
-    const zone = instance.attributes?.find((a) => a.name === 'ecs.availability-zone')?.value;
-    out.push({ Id: id, Port: port, address: instance.agentAddress, ...(zone !== undefined ? { AvailabilityZone: zone } : {}) });
+    out.push({ Id: id, Port: port, address: instance.agentAddress });
   }
   if (notRunning.length > 0) {
     throw new InvalidTargetException(`The following targets are not in a running state and cannot be registered: ${notRunning.join(', ')}`);
