@@ -27,7 +27,9 @@ import { instanceFactsOf } from './instance-view.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 import { finishStopped, instanceKeyOf, taskHostPort, taskKeyOf } from './tasks.js';
 import { validateTags } from './tags.js';
-import { deregistrationDelayMs, requireTargetGroup, targetGroupUsage } from './target-groups.js';
+import { requireTargetGroup } from './elbv2-store.js';
+import { loadBalancersByTargetGroup } from './listeners.js';
+import { deregistrationDelayMs } from './target-groups.js';
 import { effectiveHealth, targetsOf, type ServiceTarget } from './targets.js';
 import type { Entry } from '../store/index.js';
 
@@ -283,7 +285,7 @@ async function readLoadBalancing(
   const loadBalancers = service.loadBalancers ?? [];
   const arns = [...new Set([...loadBalancers.map((l) => l.targetGroupArn!), ...service.retiredTargetGroupArns ?? []])];
   if (arns.length === 0) return { targetGroups, targets, intendedTargets };
-  const usage = await targetGroupUsage(ctx);
+  const usage = await loadBalancersByTargetGroup(ctx);
   const taskArns = new Set(tasks.map((t) => t.taskArn));
   const groups = new Map<string, TargetGroupRecord>();
   for (const arn of arns) {
@@ -452,7 +454,7 @@ async function validateLoadBalancers(ctx: DomainContext, given: readonly LoadBal
   if (given.length > MAX_TARGET_GROUPS_PER_SERVICE) {
     throw new InvalidParameterException(`A service can use at most ${MAX_TARGET_GROUPS_PER_SERVICE} target groups.`);
   }
-  const usage = given.length > 0 ? await targetGroupUsage(ctx) : new Map<string, string[]>();
+  const usage = given.length > 0 ? await loadBalancersByTargetGroup(ctx) : new Map<string, Set<string>>();
   const seen = new Set<string>();
   const out: Wire<LoadBalancer>[] = [];
   for (const lb of given) {

@@ -65,7 +65,8 @@ describe('target groups', () => {
     await rejects(createTargetGroup(ctx, { ...base, Protocol: 'TCP', HealthCheckPath: '/x' }), 'ValidationError', /path is only supported/);
     await rejects(createTargetGroup(ctx, { ...base, Matcher: { HttpCode: '500' } }), 'ValidationError', /between 200 and 499/);
     await rejects(createTargetGroup(ctx, { ...base, Matcher: { HttpCode: '299-200' } }), 'ValidationError', /matcher/);
-    await rejects(createTargetGroup(ctx, { ...base, Tags: [{ Key: 'a' }, { Key: 'a' }] }), 'ValidationError', /more than once/);
+    await rejects(createTargetGroup(ctx, { ...base, Tags: [{ Key: 'a' }, { Key: 'a' }] }), 'DuplicateTagKeys');
+    await rejects(createTargetGroup(ctx, { ...base, Tags: [{ Key: 'aws:x' }] }), 'ValidationError', /reserved/);
     assert.deepEqual((await describeTargetGroups(ctx, {})).TargetGroups, [], 'nothing was written');
   });
 
@@ -118,7 +119,7 @@ describe('target groups', () => {
     await rejects(describeTargetGroups(ctx, { TargetGroupArns: [otherId] }), 'TargetGroupNotFound');
     await rejects(describeTargetGroups(ctx, { LoadBalancerArn: `${ELB}:loadbalancer/app/nope/0123456789abcdef` }), 'LoadBalancerNotFound');
     await rejects(describeTargetGroups(ctx, { Names: ['a'], LoadBalancerArn: lbArn }), 'ValidationError', /Only one of/);
-    await rejects(describeTargetGroups(ctx, { Marker: 'garbage' }), 'ValidationError', /Marker/);
+    await rejects(describeTargetGroups(ctx, { Marker: 'garbage' }), 'ValidationError', /marker/);
   });
 
   it('modifies health checks with the same rules, switching a TCP group\'s checks to HTTP with HTTP\'s defaults', async () => {

@@ -8,26 +8,25 @@
  * A target group's LoadBalancerArns is never stored: it is derived from the listeners and rules
  * that forward to it, so it can never disagree with them.
  */
-import { randomBytes } from 'node:crypto';
 import type {
   CreateTargetGroupInput, DeleteTargetGroupInput, DescribeTargetGroupAttributesInput, DescribeTargetGroupsInput, ModifyTargetGroupAttributesInput,
   ModifyTargetGroupInput, TargetGroup, TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
-  ConflictError, DuplicateTargetGroupNameException, ElbTooManyTagsException, ElbValidationError, InvalidConfigurationRequestException,
-  LoadBalancerNotFoundException, ResourceInUseException, TargetGroupNotFoundException, TooManyTargetGroupsException, parseArn, targetGroupArn,
+  ConflictError, DuplicateTargetGroupNameException, ElbValidationError, InvalidConfigurationRequestException, ResourceInUseException,
+  TargetGroupNotFoundException, TooManyTargetGroupsException,
 } from '../model/index.js';
-import type { Entry, TxnOp } from '../store/index.js';
+import type { TxnOp } from '../store/index.js';
 import type { DomainContext, Wire } from './context.js';
-import { decodeNextToken, keys } from './keys.js';
-import { pageThrough } from './pagination.js';
-import type { ListenerRecord, LoadBalancerRecord, RuleRecord, TargetGroupRecord } from './records.js';
+import { newElbId, parseElbArn, targetGroupArn } from './elbv2-arns.js';
+import { pageWithMarker, requireLoadBalancer, requireTargetGroup, retryOnConflict } from './elbv2-store.js';
+import { validateElbTags } from './elbv2-tags.js';
+import { keys } from './keys.js';
+import { loadBalancersByTargetGroup } from './listeners.js';
+import type { TargetGroupRecord } from './records.js';
 
 /** ELB's quota: target groups per region per account. */
 const MAX_TARGET_GROUPS = 3000;
-/** ELB's quota: tags per resource. */
-const MAX_TAGS = 50;
-const CAS_ATTEMPTS = 10;
 const NAME = /^[A-Za-z0-9-]{1,32}$/;
 
 type Protocol = 'HTTP' | 'TCP';
@@ -82,11 +81,11 @@ export async function createTargetGroup(ctx: DomainContext, input: CreateTargetG
   if (input.ProtocolVersion !== undefined && (protocol !== 'HTTP' || input.ProtocolVersion !== 'HTTP1')) {
     throw new ElbValidationError(`Protocol version '${input.ProtocolVersion}' is not supported for target groups with the ${protocol} protocol`);
   }
-  validateTags(input.Tags);
+  validateElbTags(input.Tags);
   const checkProtocol = input.HealthCheckProtocol === undefined ? protocol : requireProtocol(input.HealthCheckProtocol, 'HealthCheckProtocol');
   const defaults = healthCheckDefaults(protocol, checkProtocol);
   const record: TargetGroupRecord = withHealthCheck({
-    TargetGroupArn: targetGroupArn(ctx.scope, name, randomBytes(8).toString('hex')),
+    TargetGroupArn: targetGroupArn(ctx.scope, name, newElbId()),
     TargetGroupName: name,
     Protocol: protocol,
     Port: input.Port,
@@ -131,7 +130,7 @@ export async function describeTargetGroups(
 ): Promise<{ TargetGroups: Wire<TargetGroup>[]; NextMarker?: string }> {
   const given = [input.LoadBalancerArn !== undefined, (input.TargetGroupArns?.length ?? 0) > 0, (input.Names?.length ?? 0) > 0].filter(Boolean).length;
   if (given > 1) throw new ElbValidationError('Only one of LoadBalancerArn, TargetGroupArns or Names can be specified');
-  const usage = await targetGroupUsage(ctx);
+  const usage = await loadBalancersByTargetGroup(ctx);
   if (input.TargetGroupArns?.length || input.Names?.length) {
     // Named ones are answered all at once, in the order asked, as ELB does.
     const records = input.TargetGroupArns?.length
@@ -143,19 +142,10 @@ export async function describeTargetGroups(
       }));
     return { TargetGroups: records.map((r) => present(r, usage.get(r.TargetGroupArn))) };
   }
-  if (input.LoadBalancerArn !== undefined) {
-    const lbName = loadBalancerNameOf(input.LoadBalancerArn);
-    const lb = lbName ? await ctx.store.get<LoadBalancerRecord>(keys.loadBalancer(lbName)) : undefined;
-    if (!lb || lb.value.LoadBalancerArn !== input.LoadBalancerArn) throw new LoadBalancerNotFoundException();
-  }
-  if (input.Marker !== undefined && !decodeNextToken(input.Marker)?.startsWith(keys.targetGroups())) {
-    throw new ElbValidationError('Invalid Marker');
-  }
-  const page = await pageThrough<TargetGroupRecord>(ctx.store, keys.targetGroups(), {
-    nextToken: input.Marker,
-    maxResults: input.PageSize ?? 400,
-    filter: (tg) => input.LoadBalancerArn === undefined || (usage.get(tg.TargetGroupArn)?.includes(input.LoadBalancerArn) ?? false),
-  });
+  const lbArn = input.LoadBalancerArn;
+  if (lbArn !== undefined) await requireLoadBalancer(ctx, lbArn);
+  const page = await pageWithMarker<TargetGroupRecord>(ctx.store, keys.targetGroups(), input,
+    (tg) => lbArn === undefined || (usage.get(tg.TargetGroupArn)?.has(lbArn) ?? false));
   return {
     TargetGroups: page.items.map((e) => present(e.value, usage.get(e.value.TargetGroupArn))),
     ...(page.nextToken !== undefined ? { NextMarker: page.nextToken } : {}),
@@ -163,8 +153,8 @@ export async function describeTargetGroups(
 }
 
 export async function modifyTargetGroup(ctx: DomainContext, input: ModifyTargetGroupInput): Promise<{ TargetGroups: Wire<TargetGroup>[] }> {
-  for (let attempt = 0; ; attempt++) {
-    const entry = await requireTargetGroup(ctx, input.TargetGroupArn);
+  return retryOnConflict(async () => {
+    const entry = await requireTargetGroup(ctx, input.TargetGroupArn ?? '');
     const current = entry.value;
     const protocol = current.Protocol as Protocol;
     const checkProtocol = input.HealthCheckProtocol === undefined
@@ -182,18 +172,14 @@ export async function modifyTargetGroup(ctx: DomainContext, input: ModifyTargetG
       };
     }
     const record = withHealthCheck(base, input);
-    try {
-      await ctx.store.put(entry.key, record, { expectedModRevision: entry.modRevision });
-      ctx.log({ msg: 'target group modified', targetGroupArn: record.TargetGroupArn });
-      return { TargetGroups: [await presentOne(ctx, record)] };
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    await ctx.store.put(entry.key, record, { expectedModRevision: entry.modRevision });
+    ctx.log({ msg: 'target group modified', targetGroupArn: record.TargetGroupArn });
+    return { TargetGroups: [await presentOne(ctx, record)] };
+  });
 }
 
 export async function describeTargetGroupAttributes(ctx: DomainContext, input: DescribeTargetGroupAttributesInput): Promise<{ Attributes: TargetGroupAttribute[] }> {
-  const entry = await requireTargetGroup(ctx, input.TargetGroupArn);
+  const entry = await requireTargetGroup(ctx, input.TargetGroupArn ?? '');
   return { Attributes: attributeList(entry.value.attributes) };
 }
 
@@ -205,8 +191,8 @@ export async function describeTargetGroupAttributes(ctx: DomainContext, input: D
 export async function modifyTargetGroupAttributes(ctx: DomainContext, input: ModifyTargetGroupAttributesInput): Promise<{ Attributes: TargetGroupAttribute[] }> {
   const changes: TargetGroupAttribute[] = input.Attributes ?? [];
   if (changes.length === 0) throw new ElbValidationError('Attributes must contain at least one attribute');
-  for (let attempt = 0; ; attempt++) {
-    const entry = await requireTargetGroup(ctx, input.TargetGroupArn);
+  return retryOnConflict(async () => {
+    const entry = await requireTargetGroup(ctx, input.TargetGroupArn ?? '');
     const current = entry.value;
     const attributes = { ...current.attributes };
     for (const a of changes) {
@@ -219,14 +205,10 @@ export async function modifyTargetGroupAttributes(ctx: DomainContext, input: Mod
     if (attributes['load_balancing.algorithm.type'] === 'least_outstanding_requests' && attributes['slow_start.duration_seconds'] !== '0') {
       throw new InvalidConfigurationRequestException('Slow start mode cannot be enabled with the least outstanding requests load balancing algorithm');
     }
-    try {
-      await ctx.store.put(entry.key, { ...current, attributes }, { expectedModRevision: entry.modRevision });
-      ctx.log({ msg: 'target group attributes modified', targetGroupArn: current.TargetGroupArn });
-      return { Attributes: attributeList(attributes) };
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    await ctx.store.put(entry.key, { ...current, attributes }, { expectedModRevision: entry.modRevision });
+    ctx.log({ msg: 'target group attributes modified', targetGroupArn: current.TargetGroupArn });
+    return { Attributes: attributeList(attributes) };
+  });
 }
 
 /**
@@ -234,75 +216,25 @@ export async function modifyTargetGroupAttributes(ctx: DomainContext, input: Mod
  * rule forwards to it; deleting one that does not exist succeeds, as ELB's does.
  */
 export async function deleteTargetGroup(ctx: DomainContext, input: DeleteTargetGroupInput): Promise<Record<string, never>> {
-  const name = targetGroupNameOf(input.TargetGroupArn ?? '');
-  if (!name) throw new ElbValidationError(`'${input.TargetGroupArn ?? ''}' is not a valid target group ARN`);
-  for (let attempt = 0; ; attempt++) {
-    const entry = await ctx.store.get<TargetGroupRecord>(keys.targetGroup(name));
-    if (!entry || entry.value.TargetGroupArn !== input.TargetGroupArn) return {};
-    if ((await targetGroupUsage(ctx)).has(entry.value.TargetGroupArn)) {
-      throw new ResourceInUseException(`Target group '${entry.value.TargetGroupArn}' is currently in use by a listener or a rule`);
+  const arn = input.TargetGroupArn ?? '';
+  const ref = parseElbArn(arn);
+  if (ref?.kind !== 'targetgroup') throw new ElbValidationError(`'${arn}' is not a valid target group ARN`);
+  return retryOnConflict(async () => {
+    const entry = await ctx.store.get<TargetGroupRecord>(ref.key);
+    if (!entry || entry.value.TargetGroupArn !== arn) return {};
+    if ((await loadBalancersByTargetGroup(ctx)).has(arn)) {
+      throw new ResourceInUseException(`Target group '${arn}' is currently in use by a listener or a rule`);
     }
-    const targets = await ctx.store.list(keys.targetsOf(name));
+    const targets = await ctx.store.list(keys.targetsOf(ref.name));
     const ops: TxnOp[] = [
       { op: 'delete', key: entry.key, expectedModRevision: entry.modRevision },
       ...targets.map((t) => ({ op: 'delete' as const, key: t.key, expectedModRevision: t.modRevision })),
     ];
-    try {
-      await ctx.store.txn(ops);
-      ctx.log({ msg: 'target group deleted', targetGroupArn: entry.value.TargetGroupArn });
-      return {};
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    await ctx.store.txn(ops);
+    ctx.log({ msg: 'target group deleted', targetGroupArn: arn });
+    return {};
+  });
 }
-
-/** The stored target group an ARN names, or TargetGroupNotFound. */
-export async function requireTargetGroup(ctx: DomainContext, arn: string | undefined): Promise<Entry<TargetGroupRecord>> {
-  const name = targetGroupNameOf(arn ?? '');
-  const entry = name ? await ctx.store.get<TargetGroupRecord>(keys.targetGroup(name)) : undefined;
-  if (!entry || entry.value.TargetGroupArn !== arn) throw new TargetGroupNotFoundException(`Target groups '${arn ?? ''}' not found`);
-  return entry;
-}
-
-/** The target group's name in its ARN (`targetgroup/<name>/<id>`), or undefined when it is not one. */
-export function targetGroupNameOf(arn: string): string | undefined {
-  const p = parseArn(arn);
-  if (!p || p.service !== 'elasticloadbalancing' || p.resourceType !== 'targetgroup' || p.path.length !== 2) return undefined;
-  return NAME.test(p.path[0]!) ? p.path[0] : undefined;
-}
-
-/**
- * Target group ARN → the load balancers that forward to it, from every listener's default actions
- * and every rule's actions (plain `forward` and weighted `ForwardConfig` alike). A target group
- * absent from the map is used by none.
- */
-export async function targetGroupUsage(ctx: DomainContext): Promise<Map<string, string[]>> {
-  const usage = new Map<string, string[]>();
-  const add = (tgArn: string | undefined, lbArn: string) => {
-    if (!tgArn) return;
-    const list = usage.get(tgArn) ?? [];
-    if (!list.includes(lbArn)) usage.set(tgArn, [...list, lbArn]);
-  };
-  const addActions = (actions: readonly ForwardingAction[] | undefined, lbArn: string): void => {
-    for (const a of actions ?? []) {
-      if (a.Type !== 'forward') continue;
-      add(a.TargetGroupArn, lbArn);
-      for (const t of a.ForwardConfig?.TargetGroups ?? []) add(t.TargetGroupArn, lbArn);
-    }
-  };
-  for (const lb of await ctx.store.list<LoadBalancerRecord>(keys.loadBalancers())) {
-    for (const l of await ctx.store.list<ListenerRecord>(keys.listenersOf(lb.value.LoadBalancerName))) {
-      addActions(l.value.DefaultActions, l.value.LoadBalancerArn);
-      const listenerId = l.value.ListenerArn.slice(l.value.ListenerArn.lastIndexOf('/') + 1);
-      for (const r of await ctx.store.list<RuleRecord>(keys.rulesOf(listenerId))) addActions(r.value.Actions, l.value.LoadBalancerArn);
-    }
-  }
-  return usage;
-}
-
-/** The parts of a listener's or rule's action that name target groups. */
-interface ForwardingAction { Type?: string; TargetGroupArn?: string; ForwardConfig?: { TargetGroups?: { TargetGroupArn?: string }[] } }
 
 /** A target group's deregistration delay, in milliseconds. */
 export function deregistrationDelayMs(tg: TargetGroupRecord): number {
@@ -310,13 +242,13 @@ export function deregistrationDelayMs(tg: TargetGroupRecord): number {
 }
 
 /** A target group as ELB answers it: the stored settings, LoadBalancerArns derived, no tags. */
-export function present(record: TargetGroupRecord, loadBalancerArns: readonly string[] | undefined): Wire<TargetGroup> {
+export function present(record: TargetGroupRecord, loadBalancerArns: Iterable<string> | undefined): Wire<TargetGroup> {
   const { attributes: _a, tags: _t, ...out } = record;
   return { ...out, LoadBalancerArns: [...(loadBalancerArns ?? [])] };
 }
 
 async function presentOne(ctx: DomainContext, record: TargetGroupRecord): Promise<Wire<TargetGroup>> {
-  return present(record, (await targetGroupUsage(ctx)).get(record.TargetGroupArn));
+  return present(record, (await loadBalancersByTargetGroup(ctx)).get(record.TargetGroupArn));
 }
 
 type HealthCheckInput = Pick<CreateTargetGroupInput, 'HealthCheckEnabled' | 'HealthCheckPath' | 'HealthCheckPort' | 'HealthCheckIntervalSeconds' |
@@ -437,16 +369,6 @@ function requireProtocol(value: string, field: string): Protocol {
   throw new ElbValidationError(`${field} '${value}' is not supported by Wharf: its load balancers serve HTTP and TCP`);
 }
 
-function validateTags(tags: readonly { Key?: string }[] | undefined): void {
-  if (!tags) return;
-  if (tags.length > MAX_TAGS) throw new ElbTooManyTagsException(`A resource can have at most ${MAX_TAGS} tags`);
-  const seen = new Set<string>();
-  for (const t of tags) {
-    if (!t.Key) throw new ElbValidationError('Tag keys must be 1-128 characters');
-    if (seen.has(t.Key)) throw new ElbValidationError(`Tag key '${t.Key}' is given more than once`);
-    seen.add(t.Key);
-  }
-}
 
 /** Two creates of the same name agree when everything but the ARN and tags is equal. */
 function sameSettings(a: TargetGroupRecord, b: TargetGroupRecord): boolean {
@@ -461,8 +383,3 @@ function attributeList(attributes: Record<string, string>): TargetGroupAttribute
   return Object.entries(attributes).map(([Key, Value]) => ({ Key, Value }));
 }
 
-function loadBalancerNameOf(arn: string): string | undefined {
-  const p = parseArn(arn);
-  if (!p || p.service !== 'elasticloadbalancing' || p.resourceType !== 'loadbalancer' || p.path.length !== 3) return undefined;
-  return p.path[1];
-}

@@ -21,16 +21,17 @@ import { isIPv4 } from 'node:net';
 import type {
   DeregisterTargetsInput, DescribeTargetHealthInput, RegisterTargetsInput, TargetDescription, TargetHealthDescription, TargetHealthReasonEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ConflictError, ElbValidationError, InvalidTargetException, TooManyTargetsException } from '../model/index.js';
-import type { Entry, TxnOp } from '../store/index.js';
+import { ElbValidationError, InvalidTargetException, TooManyTargetsException } from '../model/index.js';
+import type { TxnOp } from '../store/index.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import type { ContainerInstanceRecord, TargetGroupRecord, TargetRecord } from './records.js';
-import { deregistrationDelayMs, requireTargetGroup, targetGroupUsage } from './target-groups.js';
+import { requireTargetGroup, retryOnConflict } from './elbv2-store.js';
+import { loadBalancersByTargetGroup } from './listeners.js';
+import { deregistrationDelayMs } from './target-groups.js';
 
 /** ELB's quota: targets per target group. */
 const MAX_TARGETS = 1000;
-const CAS_ATTEMPTS = 10;
 
 /** A registration the service controller wants for one of its tasks. */
 export interface ServiceTarget {
@@ -42,11 +43,12 @@ export interface ServiceTarget {
 }
 
 export async function registerTargets(ctx: DomainContext, input: RegisterTargetsInput): Promise<Record<string, never>> {
-  if (!input.Targets?.length) throw new ElbValidationError('Targets must contain at least one target');
-  for (let attempt = 0; ; attempt++) {
-    const tg = await requireTargetGroup(ctx, input.TargetGroupArn);
-    const resolved = await resolveTargets(ctx, tg.value, input.Targets);
-    const used = (await targetGroupUsage(ctx)).has(tg.value.TargetGroupArn);
+  const given = input.Targets ?? [];
+  if (given.length === 0) throw new ElbValidationError('Targets must contain at least one target');
+  return retryOnConflict(async () => {
+    const tg = await requireTargetGroup(ctx, input.TargetGroupArn ?? '');
+    const resolved = await resolveTargets(ctx, tg.value, given);
+    const used = (await loadBalancersByTargetGroup(ctx)).has(tg.value.TargetGroupArn);
     const existing = await ctx.store.list<TargetRecord>(keys.targetsOf(tg.value.TargetGroupName));
     const byKey = new Map(existing.map((e) => [e.key, e]));
     const ops: TxnOp[] = [{ op: 'check', key: tg.key, expectedModRevision: tg.modRevision }];
@@ -69,14 +71,10 @@ export async function registerTargets(ctx: DomainContext, input: RegisterTargets
     }
     if (count > MAX_TARGETS) throw new TooManyTargetsException(`You cannot register more than ${MAX_TARGETS} targets in target group '${tg.value.TargetGroupArn}'`);
     if (ops.length === 1) return {};
-    try {
-      await ctx.store.txn(ops);
-      ctx.log({ msg: 'targets registered', targetGroupArn: tg.value.TargetGroupArn, targets: resolved.map((t) => `${t.Id}:${t.Port}`) });
-      return {};
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    await ctx.store.txn(ops);
+    ctx.log({ msg: 'targets registered', targetGroupArn: tg.value.TargetGroupArn, targets: resolved.map((t) => `${t.Id}:${t.Port}`) });
+    return {};
+  });
 }
 
 /**
@@ -84,13 +82,14 @@ export async function registerTargets(ctx: DomainContext, input: RegisterTargets
  * (as draining) until the load-balancer controller removes them after the deregistration delay.
  */
 export async function deregisterTargets(ctx: DomainContext, input: DeregisterTargetsInput): Promise<Record<string, never>> {
-  if (!input.Targets?.length) throw new ElbValidationError('Targets must contain at least one target');
-  for (let attempt = 0; ; attempt++) {
-    const tg = await requireTargetGroup(ctx, input.TargetGroupArn);
+  const given = input.Targets ?? [];
+  if (given.length === 0) throw new ElbValidationError('Targets must contain at least one target');
+  return retryOnConflict(async () => {
+    const tg = await requireTargetGroup(ctx, input.TargetGroupArn ?? '');
     const now = ctx.nowMs() / 1000;
     const ops: TxnOp[] = [];
     const missing: string[] = [];
-    for (const t of input.Targets) {
+    for (const t of given) {
       const port = t.Port ?? tg.value.Port;
       const entry = t.Id && port !== undefined ? await ctx.store.get<TargetRecord>(keys.target(tg.value.TargetGroupName, t.Id, port)) : undefined;
       if (!entry) { missing.push(`'${t.Id ?? ''}${port !== undefined ? `:${port}` : ''}'`); continue; }
@@ -101,14 +100,10 @@ export async function deregisterTargets(ctx: DomainContext, input: DeregisterTar
       throw new InvalidTargetException(`The following targets are not registered in target group '${tg.value.TargetGroupArn}': ${missing.join(', ')}`);
     }
     if (ops.length === 0) return {};
-    try {
-      await ctx.store.txn(ops);
-      ctx.log({ msg: 'targets deregistered', targetGroupArn: tg.value.TargetGroupArn, count: ops.length });
-      return {};
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    await ctx.store.txn(ops);
+    ctx.log({ msg: 'targets deregistered', targetGroupArn: tg.value.TargetGroupArn, count: ops.length });
+    return {};
+  });
 }
 
 /**
@@ -117,8 +112,8 @@ export async function deregisterTargets(ctx: DomainContext, input: DeregisterTar
  * A deregistered target is answered as draining until its deregistration delay is over.
  */
 export async function describeTargetHealth(ctx: DomainContext, input: DescribeTargetHealthInput): Promise<{ TargetHealthDescriptions: Wire<TargetHealthDescription>[] }> {
-  const tg = (await requireTargetGroup(ctx, input.TargetGroupArn)).value;
-  const used = (await targetGroupUsage(ctx)).has(tg.TargetGroupArn);
+  const tg = (await requireTargetGroup(ctx, input.TargetGroupArn ?? '')).value;
+  const used = (await loadBalancersByTargetGroup(ctx)).has(tg.TargetGroupArn);
   const nowMs = ctx.nowMs();
   const all = (await ctx.store.list<TargetRecord>(keys.targetsOf(tg.TargetGroupName))).map((e) => e.value)
     .filter((t) => t.deregisteredAt === undefined || t.deregisteredAt * 1000 + deregistrationDelayMs(tg) > nowMs);
@@ -147,7 +142,7 @@ export async function targetsOf(ctx: DomainContext, tg: TargetGroupRecord): Prom
  * groups are skipped: a service outlives a deleted target group.
  */
 export async function registerServiceTargets(ctx: DomainContext, targets: readonly ServiceTarget[]): Promise<void> {
-  const usage = targets.length > 0 ? await targetGroupUsage(ctx) : new Map<string, string[]>();
+  const usage = targets.length > 0 ? await loadBalancersByTargetGroup(ctx) : new Map<string, Set<string>>();
   for (const t of targets) {
     const tg = await requireTargetGroup(ctx, t.TargetGroupArn).catch(() => undefined);
     if (!tg) continue;
@@ -184,18 +179,13 @@ export async function instanceByEc2Id(ctx: DomainContext, ec2InstanceId: string)
   return undefined;
 }
 
+/** Writes `change` of the registration at `key` (undefined: leave it), compare-and-swapped. */
 async function casTarget(ctx: DomainContext, key: string, change: (current: TargetRecord | undefined) => TargetRecord | undefined): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const entry: Entry<TargetRecord> | undefined = await ctx.store.get<TargetRecord>(key);
+  await retryOnConflict(async () => {
+    const entry = await ctx.store.get<TargetRecord>(key);
     const next = change(entry?.value);
-    if (!next) return;
-    try {
-      await ctx.store.put(key, next, { expectedModRevision: entry?.modRevision ?? 0 });
-      return;
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+    if (next) await ctx.store.put(key, next, { expectedModRevision: entry?.modRevision ?? 0 });
+  });
 }
 
 /**

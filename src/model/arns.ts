@@ -85,6 +85,3 @@ export function resourceIdOf(ref: string, resourceType: 'task' | 'container-inst
 
 /** An ECR repository's ARN; `name` may contain slashes (`team/app`). */
 export const repositoryArn = (s: AccountScope, repositoryName: string) => `${prefix(s, 'ecr')}:repository/${repositoryName}`;
-
-/** An ELBv2 target group's ARN: `targetgroup/<name>/<16 hex digits>`. */
-export const targetGroupArn = (s: AccountScope, name: string, id: string) => `${prefix(s, 'elasticloadbalancing')}:targetgroup/${name}/${id}`;

@@ -1,7 +1,6 @@
-/** Fixtures for ELBv2 domain tests: a domain context on an in-memory store with a settable clock, and load balancers written straight into the store. */
+/** Fixtures for ELBv2 tests: a domain context on an in-memory store with a settable clock, and load balancers forwarding to target groups. */
 import assert from 'node:assert/strict';
-import type { DomainContext, ListenerRecord, LoadBalancerRecord, RuleRecord } from '../domain/index.js';
-import { keys } from '../domain/index.js';
+import { createListener, createLoadBalancer, createRule, type DomainContext } from '../domain/index.js';
 import { SqliteStore } from '../store/index.js';
 
 const SCOPE = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
@@ -16,30 +15,27 @@ export function elbContext(): DomainContext & { clock: { ms: number } } {
   };
 }
 
-/** A load balancer with one listener forwarding to `defaultTg` and one rule forwarding (weighted) to `ruleTg`. */
+let listenerPort = 20_000;
+
+/**
+ * An application load balancer `name` (made through the domain, as CreateLoadBalancer makes it)
+ * with one HTTP listener whose default action forwards to `defaultTg` (a fixed 404 without one),
+ * and with `ruleTg`, a rule forwarding to it by weight. Answers the load balancer's ARN.
+ */
 export async function attachLoadBalancer(ctx: DomainContext, name: string, defaultTg: string | undefined, ruleTg?: string): Promise<string> {
-  const lbArn = `${ELB_ARN_PREFIX}:loadbalancer/app/${name}/0123456789abcdef`;
-  // Ids from the name, so several load balancers in one store keep their listeners and rules apart.
-  const listenerId = Buffer.from(name).toString('hex').padEnd(16, '0').slice(0, 16);
-  const lb: LoadBalancerRecord = {
-    LoadBalancerArn: lbArn, LoadBalancerName: name, Type: 'application', State: { Code: 'active' }, CreatedTime: 0, attributes: {}, tags: [],
-  };
-  await ctx.store.put(keys.loadBalancer(name), lb);
-  const listenerArn = `${ELB_ARN_PREFIX}:listener/app/${name}/0123456789abcdef/${listenerId}`;
-  const listener: ListenerRecord = {
-    ListenerArn: listenerArn, LoadBalancerArn: lbArn, Port: 80, Protocol: 'HTTP', tags: [],
+  const lb = (await createLoadBalancer(ctx, { Name: name, Type: 'application' }, { dnsName: '127.0.0.1' })).LoadBalancers![0]!;
+  // Every listener of one store needs a port of its own; nothing listens on it in these tests.
+  const listener = (await createListener(ctx, {
+    LoadBalancerArn: lb.LoadBalancerArn, Protocol: 'HTTP', Port: ++listenerPort,
     DefaultActions: defaultTg ? [{ Type: 'forward', TargetGroupArn: defaultTg }] : [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
-  };
-  await ctx.store.put(keys.listener(name, listenerId), listener);
+  })).Listeners![0]!;
   if (ruleTg) {
-    const rule: RuleRecord = {
-      RuleArn: `${ELB_ARN_PREFIX}:listener-rule/app/${name}/0123456789abcdef/${listenerId}/1111111111111111`, ListenerArn: listenerArn, Priority: '10', tags: [],
-      Conditions: [{ Field: 'path-pattern', Values: ['/api/*'] }],
+    await createRule(ctx, {
+      ListenerArn: listener.ListenerArn, Priority: 10, Conditions: [{ Field: 'path-pattern', Values: ['/api/*'] }],
       Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: ruleTg, Weight: 1 }] } }],
-    };
-    await ctx.store.put(keys.rule(listenerId, '1111111111111111'), rule);
+    });
   }
-  return lbArn;
+  return lb.LoadBalancerArn!;
 }
 
 /** Asserts that `promise` rejects with a WharfError of `code` whose message matches. */

@@ -1,8 +1,8 @@
 /**
  * Target groups and targets through the real ELBv2 SDK (awsQuery, XML) against an in-process
  * server: every operation's answer parses into the SDK's shapes, and each fault arrives as the
- * SDK's own exception class. Load balancers are written straight into the store (their API is
- * another part of the ELBv2 surface).
+ * SDK's own exception class. Load balancers come from the testkit's fixture (the domain's own
+ * CreateLoadBalancer and CreateListener).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
