@@ -46,8 +46,10 @@ export const keys = {
   loadBalancers: () => 'elbv2/load-balancers/',
   listener: (loadBalancerName: string, listenerId: string) => `elbv2/listeners/${loadBalancerName}/${listenerId}`,
   listenersOf: (loadBalancerName: string) => `elbv2/listeners/${loadBalancerName}/`,
+  listeners: () => 'elbv2/listeners/',
   rule: (listenerId: string, ruleId: string) => `elbv2/rules/${listenerId}/${ruleId}`,
   rulesOf: (listenerId: string) => `elbv2/rules/${listenerId}/`,
+  rules: () => 'elbv2/rules/',
   targetGroup: (name: string) => `elbv2/target-groups/${name}`,
   targetGroups: () => 'elbv2/target-groups/',
   /** A registration: `<Id>:<Port>` within its target group. */
