@@ -25,3 +25,4 @@ export { requireTargetGroup, retryOnConflict, pageWithMarker } from './elbv2-sto
 export type { StoredAction, StoredCondition } from './elbv2-routing.js';
 export * from './target-groups.js';
 export * from './targets.js';
+export * from './load-balancer-state.js';
