@@ -21,7 +21,9 @@ import { isIPv4 } from 'node:net';
 import type {
   DeregisterTargetsInput, DescribeTargetHealthInput, RegisterTargetsInput, TargetDescription, TargetHealthDescription, TargetHealthReasonEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ElbValidationError, InvalidTargetException, TooManyTargetsException } from '../model/index.js';
+import {
+  DRAINING, ElbValidationError, HEALTH_CHECKS_DISABLED, InvalidTargetException, NOT_IN_USE, REGISTRATION_IN_PROGRESS, TooManyTargetsException,
+} from '../model/index.js';
 import type { TxnOp } from '../store/index.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
@@ -217,9 +219,7 @@ async function resolveTargets(ctx: DomainContext, tg: TargetGroupRecord, targets
 }
 
 function initialHealth(used: boolean): TargetRecord['health'] {
-  return used
-    ? { State: 'initial', Reason: 'Elb.RegistrationInProgress', Description: 'Target registration is in progress' }
-    : { State: 'unused', Reason: 'Target.NotInUse', Description: 'Target group is not configured to receive traffic from the load balancer' };
+  return used ? REGISTRATION_IN_PROGRESS : NOT_IN_USE;
 }
 
 /**
@@ -227,9 +227,9 @@ function initialHealth(used: boolean): TargetRecord['health'] {
  * load balancer uses the group, unavailable with checks disabled, else the controller's last word.
  */
 export function effectiveHealth(tg: TargetGroupRecord, t: TargetRecord, used: boolean): TargetRecord['health'] {
-  if (t.deregisteredAt !== undefined) return { State: 'draining', Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' };
-  if (!used) return initialHealth(false);
-  if (tg.HealthCheckEnabled === false) return { State: 'unavailable', Reason: 'Target.HealthCheckDisabled', Description: 'Health checks are disabled' };
+  if (t.deregisteredAt !== undefined) return DRAINING;
+  if (!used) return NOT_IN_USE;
+  if (tg.HealthCheckEnabled === false) return HEALTH_CHECKS_DISABLED;
   // A group that has just come into use has targets still recorded as unused: their checks start now.
   if (t.health.State === 'unused') return initialHealth(true);
   return t.health;

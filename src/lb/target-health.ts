@@ -2,15 +2,10 @@
  * Target health in ELB's words from HAProxy's own health checks: the runtime API's `show stat`
  * rows of the servers, mapped to DescribeTargetHealth's states and reason codes. Pure.
  */
+import { DRAINING, NOT_IN_USE, REGISTRATION_IN_PROGRESS, type TargetHealth } from '../model/index.js';
 
-export type TargetHealthState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable';
-
-/** As DescribeTargetHealth answers a target's TargetHealth. */
-export interface TargetHealth {
-  State: TargetHealthState;
-  Reason?: string;
-  Description?: string;
-}
+export { DRAINING, NOT_IN_USE, REGISTRATION_IN_PROGRESS };
+export type { TargetHealth, TargetHealthState } from '../model/index.js';
 
 /** The fields of one server's `show stat` row that health depends on. */
 export interface ServerStat {
@@ -42,11 +37,8 @@ export function parseServerStats(csv: string): ServerStat[] {
   }));
 }
 
-export const REGISTRATION_IN_PROGRESS: TargetHealth = { State: 'initial', Reason: 'Elb.RegistrationInProgress', Description: 'Target registration is in progress' };
 export const INITIAL_HEALTH_CHECKING: TargetHealth = { State: 'initial', Reason: 'Elb.InitialHealthChecking', Description: 'Initial health checks in progress' };
 export const HEALTHY: TargetHealth = { State: 'healthy' };
-export const DRAINING: TargetHealth = { State: 'draining', Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' };
-export const NOT_IN_USE: TargetHealth = { State: 'unused', Reason: 'Target.NotInUse', Description: 'Target group is not configured to receive traffic from the load balancer' };
 export const ADDRESS_UNUSABLE: TargetHealth = { State: 'unused', Reason: 'Target.IpUnusable', Description: 'The target address cannot be reached by the load balancer' };
 
 /** Why the last check failed, as ELB says it. */

@@ -3,3 +3,4 @@ export * from './arns.js';
 export * from './statuses.js';
 export * from './agent-protocol.js';
 export * from './elbv2-errors.js';
+export * from './target-health.js';
