@@ -1,5 +1,6 @@
 /**
- * The Wharf server's HTTP front: every AWS-compatible API on one port (by X-Amz-Target), the image
+ * The Wharf server's HTTP front: every AWS-compatible API on one port (awsJson by X-Amz-Target,
+ * awsQuery by the SigV4 credential scope of a form POST), the image
  * registry under /v2/, the agent gateway (WebSocket upgrade), and an unauthenticated /health
  * probe. Its state is the store it is given, plus the registry's blobs on disk.
  */
@@ -7,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { ServiceController, TaskRetentionController } from '../controllers/index.js';
+import { LoadBalancerController, ServiceController, TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
@@ -17,8 +18,9 @@ import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandl
 import { AgentGateway } from './agent-gateway/index.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
-import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
-import { ecrModel, ecsModel } from './validation/index.js';
+import { elbv2Handlers } from './elbv2/index.js';
+import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
+import { ecrModel, ecsModel, elbv2Model } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -30,6 +32,10 @@ export const INSTANCE_LOSS_GRACE_MS = 15_000;
 const SERVICE_RESYNC_MS = 30_000;
 /** Services synced at once; placements of different services race only through compare-and-swap. */
 const SERVICE_SYNC_CONCURRENCY = 4;
+/** Target health is read from the load balancers' HAProxies this often (ELB's fastest check interval is 5 s). */
+const LOAD_BALANCER_HEALTH_POLL_MS = 1000;
+/** A load balancer whose HAProxy refused to start or to reload is tried again after this. */
+const LOAD_BALANCER_RETRY_MS = 10_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -55,6 +61,11 @@ export interface WharfServerOptions {
   advertiseHost?: string;
   /** Registry housekeeping timings; the defaults above unless a test shortens them. */
   registryTimings?: { sweepIntervalMs?: number; uploadIdleTimeoutMs?: number; graceMs?: number };
+  /**
+   * The load balancers' data plane: HAProxy files go under `dir` (`<dataDir>/lb`), listeners bind
+   * `bindAddress`. Without it no load balancer is served.
+   */
+  loadBalancers?: { dir: string; bindAddress: string; threads?: number };
   /** Largest request body accepted; ECS's own limit on a task definition is 64 KiB. */
   maxBodyBytes: number;
   heartbeatIntervalMs: number;
@@ -77,9 +88,11 @@ export class WharfServer {
   readonly #ctx: DomainContext;
   readonly #taskRetention: TaskRetentionController;
   readonly #services: ServiceController;
+  readonly #loadBalancers: LoadBalancerController | undefined;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
   #registryAddress = '';
+  #advertiseHost = '';
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -118,6 +131,18 @@ export class WharfServer {
       logger: log,
       logRequests: options.logRequests ?? false,
     });
+    // awsQuery services are told apart by the service in the request's SigV4 credential scope.
+    const query = createQueryProtocolHandler({
+      services: [{
+        signingName: 'elasticloadbalancing',
+        model: elbv2Model,
+        handlers: elbv2Handlers({ ctx: this.#ctx, advertiseHost: () => this.#advertiseHost }),
+      }],
+      lookupSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      logger: log,
+      logRequests: options.logRequests ?? false,
+    });
     this.#taskRetention = new TaskRetentionController({
       ctx: this.#ctx,
       retentionMs: options.stoppedTaskRetentionMs ?? STOPPED_TASK_RETENTION_MS,
@@ -130,11 +155,19 @@ export class WharfServer {
       resyncIntervalMs: SERVICE_RESYNC_MS,
       concurrency: SERVICE_SYNC_CONCURRENCY,
     });
+    if (options.loadBalancers) {
+      this.#loadBalancers = new LoadBalancerController({
+        ctx: this.#ctx, dataDir: options.loadBalancers.dir, bindAddress: options.loadBalancers.bindAddress,
+        ...(options.loadBalancers.threads ? { threads: options.loadBalancers.threads } : {}),
+        healthPollIntervalMs: LOAD_BALANCER_HEALTH_POLL_MS, retryFailedMs: LOAD_BALANCER_RETRY_MS,
+      });
+    }
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
     // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
     // on a slow link. headersTimeout still bounds a client that never finishes its headers.
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
+      if (isQueryProtocolRequest(req)) return query(req, res);
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
@@ -154,6 +187,7 @@ export class WharfServer {
     await this.#blobs.init();
     this.#taskRetention.start();
     this.#services.start();
+    this.#loadBalancers?.start();
     this.#registryMaintenance.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
@@ -161,7 +195,8 @@ export class WharfServer {
     });
     const { port } = this.#http.address() as AddressInfo;
     const host = this.#options.host === '0.0.0.0' ? '127.0.0.1' : this.#options.host;
-    this.#registryAddress = `${this.#options.advertiseHost ?? host}:${port}`;
+    this.#advertiseHost = this.#options.advertiseHost ?? host;
+    this.#registryAddress = `${this.#advertiseHost}:${port}`;
     this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
   }
@@ -171,11 +206,12 @@ export class WharfServer {
     return this.#registryMaintenance.sweep();
   }
 
-  /** Stops accepting, closes agent sessions and idle connections. */
+  /** Stops accepting, closes agent sessions and idle connections, and stops the load balancers' HAProxies. */
   async close(): Promise<void> {
     this.#gateway.close();
     await this.#taskRetention.close();
     await this.#services.close();
+    await this.#loadBalancers?.close();
     await this.#registryMaintenance.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));

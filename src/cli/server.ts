@@ -23,6 +23,8 @@ export const serverFlags = {
   'stopped-task-retention-seconds': { type: 'string', default: '3600' },
   'instance-loss-grace-seconds': { type: 'string', default: '15' },
   'task-ready-delay-seconds': { type: 'string', default: '40' },
+  /** The address load balancers' listeners bind; the listen host unless given. */
+  'lb-bind-address': { type: 'string' },
 } as const;
 
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -44,6 +46,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     host: values.host,
     port,
     registryDir: join(dataDir, 'registry'),
+    loadBalancers: { dir: join(dataDir, 'lb'), bindAddress: values['lb-bind-address'] ?? values.host },
     ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,

@@ -47,6 +47,7 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     'server', '--data-dir', dataDir, '--port', String(port), '--host', values.host, '--region', values.region, '--account-id', values['account-id'],
     '--stopped-task-retention-seconds', values['stopped-task-retention-seconds'],
     ...(values['advertise-host'] ? ['--advertise-host', values['advertise-host']] : []),
+    ...(values['lb-bind-address'] ? ['--lb-bind-address', values['lb-bind-address']] : []),
   ], () => stopping);
   children.push(server);
   await waitFor(() => ping({ host, port }, '/health'), SERVER_START_TIMEOUT_MS, `the server did not start; see ${join(dataDir, 'server.log')}`);

@@ -10,8 +10,8 @@
  * periodic resync.
  */
 import {
-  keys, launchServiceTasks, newServiceEventId, readServiceState, stopServiceTask, writeServiceStatus,
-  type DomainContext, type ServiceRecord,
+  deregisterServiceTargets, keys, launchServiceTasks, newServiceEventId, readServiceState, registerServiceTargets, stopServiceTask, taskKeyOf,
+  writeServiceStatus, type DomainContext, type ServiceRecord, type TaskRecord,
 } from '../domain/index.js';
 import { describeUnplaceable } from '../scheduler/index.js';
 import { newDeploymentId } from '../model/index.js';
@@ -62,6 +62,12 @@ export class ServiceController {
       this.enqueue(keys.service(cluster, group.slice('service:'.length)));
     }));
     this.#unwatch.push(store.watch('ecs/instances/', (e) => { this.#instancesChanged(e.key.split('/')[2]!); }));
+    // A service task's target changing health (written by the load-balancer controller) may make
+    // the task healthy in its deployment, or due for replacement.
+    this.#unwatch.push(store.watch('elbv2/targets/', (e) => {
+      const taskArn = e.type === 'put' ? (e.value as { taskArn?: string }).taskArn : undefined;
+      if (taskArn) void this.#enqueueServiceOfTask(taskArn);
+    }));
     this.#resyncTimer = setInterval(() => { void this.#enqueueAll(); }, this.#options.resyncIntervalMs);
     this.#resyncTimer.unref();
     void this.#enqueueAll();
@@ -131,6 +137,7 @@ export class ServiceController {
     const plan = planService({
       service, tasks: state.tasks, instances: state.instances, healthChecked: state.healthChecked,
       eligibleInstanceArns: state.eligibleInstanceArns, nowMs,
+      targetGroups: state.targetGroups, targets: state.targets, intendedTargets: state.intendedTargets,
       ids: { deployment: newDeploymentId, event: newServiceEventId },
     }, this.#options);
 
@@ -163,6 +170,10 @@ export class ServiceController {
       this.enqueue(serviceKey);
       return;
     }
+    // Only once the record holds which tasks drain: a later sync then stops each after its delay,
+    // and one that finds a draining task's targets still registered deregisters them again.
+    if (plan.deregistrations.length > 0) await deregisterServiceTargets(ctx, plan.deregistrations);
+    if (plan.registrations.length > 0) await registerServiceTargets(ctx, plan.registrations);
     if (plan.wakeAfterMs !== undefined) this.#wakeAfter(serviceKey, plan.wakeAfterMs);
   }
 
@@ -188,6 +199,16 @@ export class ServiceController {
       });
     }
     this.#changedClusters.add(clusterName);
+  }
+
+  async #enqueueServiceOfTask(taskArn: string): Promise<void> {
+    try {
+      const key = taskKeyOf(taskArn);
+      const group = key ? (await this.#options.ctx.store.get<TaskRecord>(key))?.value.group : undefined;
+      if (key && group?.startsWith('service:')) this.enqueue(keys.service(key.split('/')[2]!, group.slice('service:'.length)));
+    } catch (err) {
+      this.#options.ctx.log({ msg: 'service enqueue failed', taskArn, error: String(err) });
+    }
   }
 
   async #enqueueCluster(clusterName: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TaskRecord } from '../domain/index.js';
+import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, ServiceTarget, TargetRecord, TaskRecord } from '../domain/index.js';
 import { circuitBreakerThreshold, planService, startBackoffMs, type ServiceSnapshot } from './service-plan.js';
 
 const NOW = 1_800_000_000_000;
@@ -270,5 +270,195 @@ describe('service plan: deletion', () => {
     const draining = service({ status: 'DRAINING', desiredCount: 0 });
     assert.equal(planService(snapshot(draining, [task('d1'), task('d1')]), OPTIONS).stops.length, 2);
     assert.equal(planService(snapshot(draining, []), OPTIONS).service!.status, 'INACTIVE');
+  });
+});
+
+describe('service plan: load balancing', () => {
+  const TG = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/0123456789abcdef';
+  const TG2 = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api/0123456789abcdef';
+  const balanced = (extra: Partial<ServiceRecord> = {}) => service({
+    desiredCount: 2, loadBalancers: [{ targetGroupArn: TG, containerName: 'app', containerPort: 8080 }], ...extra,
+  });
+  let port = 49152;
+  /** What the controller reads for `tasks`: one intended target each (TG, instance id, a host port). */
+  function lb(tasks: TaskRecord[], extra: { states?: Record<string, TargetRecord['health']['State']>; delayMs?: number; registered?: TaskRecord[];
+    deregisteredAt?: Record<string, number>; groups?: string[] } = {}) {
+    const intendedTargets = new Map<string, ServiceTarget[]>();
+    const targets: TargetRecord[] = [];
+    for (const t of tasks) {
+      if (t.lastStatus !== 'RUNNING' || t.desiredStatus !== 'RUNNING') continue;
+      const wanted = (extra.groups ?? [TG]).map((g) => ({
+        TargetGroupArn: g, Id: idOfInstance(t), Port: portOf(t), address: '10.0.0.1', taskArn: t.taskArn,
+      }));
+      intendedTargets.set(t.taskArn, wanted);
+    }
+    for (const t of extra.registered ?? tasks) {
+      const deregisteredAt = extra.deregisteredAt?.[t.taskArn];
+      targets.push({
+        TargetGroupArn: TG, Id: idOfInstance(t), Port: portOf(t), address: '10.0.0.1', registeredAt: 0, taskArn: t.taskArn,
+        ...(deregisteredAt !== undefined ? { deregisteredAt } : {}),
+        health: { State: deregisteredAt !== undefined ? 'draining' : extra.states?.[t.taskArn] ?? 'healthy', Reason: 'Target.ResponseCodeMismatch',
+          Description: 'Health checks failed with these codes: [503]' },
+      });
+    }
+    return { targetGroups: new Map([[TG, { deregistrationDelayMs: extra.delayMs ?? 5_000 }], [TG2, { deregistrationDelayMs: 0 }]]), targets, intendedTargets };
+  }
+  const ports = new Map<string, number>();
+  const portOf = (t: TaskRecord) => { if (!ports.has(t.taskArn)) ports.set(t.taskArn, ++port); return ports.get(t.taskArn)!; };
+  const idOfInstance = (t: TaskRecord) => `i-${t.containerInstanceArn.slice(-2)}`;
+  const messages = (plan: ReturnType<typeof planService>) => plan.service?.events.map((e) => e.message) ?? [];
+
+  it('registers each RUNNING task in its target groups, and counts it healthy only once every target is healthy, with no warm-up delay', () => {
+    const fresh = [task('d1', 'i1', { startedAt: NOW / 1000 }), task('d1', 'i2', { startedAt: NOW / 1000 })];
+    const unregistered = planService({ ...snapshot(balanced(), fresh), ...lb(fresh, { registered: [], groups: [TG, TG2] }) }, OPTIONS);
+    assert.deepEqual(unregistered.registrations.map((r) => [r.TargetGroupArn, r.taskArn]),
+      [[TG, fresh[0]!.taskArn], [TG2, fresh[0]!.taskArn], [TG, fresh[1]!.taskArn], [TG2, fresh[1]!.taskArn]]);
+    assert.ok(messages(unregistered).includes(`(service web) registered 2 targets in (target-group ${TG})`));
+    assert.ok(messages(unregistered).includes(`(service web) registered 2 targets in (target-group ${TG2})`));
+    assert.equal(unregistered.service!.deployments[0]!.rolloutState, 'IN_PROGRESS');
+
+    const initial = planService({ ...snapshot(balanced(), fresh), ...lb(fresh, { states: { [fresh[0]!.taskArn]: 'initial' } }) }, OPTIONS);
+    assert.deepEqual(initial.registrations, []);
+    assert.equal(initial.service!.deployments[0]!.rolloutState, 'IN_PROGRESS');
+    assert.equal(initial.wakeAfterMs, undefined, 'the target\'s health change wakes the service, not a timer');
+
+    const healthy = planService({ ...snapshot(balanced(), fresh), ...lb(fresh) }, OPTIONS);
+    assert.equal(healthy.service!.deployments[0]!.rolloutState, 'COMPLETED');
+    assert.ok(messages(healthy).includes('(service web) has reached a steady state.'));
+  });
+
+  it('with container health checks, needs the containers HEALTHY as well as the targets', () => {
+    const checked = new Map([[TD1, new Set(['app'])]]);
+    const tasks = [task('d1', 'i1', { healthStatus: 'UNKNOWN' }), task('d1', 'i2', { healthStatus: 'HEALTHY' })];
+    const plan = planService({ ...snapshot(balanced(), tasks), healthChecked: checked, ...lb(tasks) }, OPTIONS);
+    assert.equal(plan.service!.deployments[0]!.rolloutState, 'IN_PROGRESS');
+  });
+
+  it('drains a task before stopping it on scale-in: deregisters, records it, and stops it once the deregistration delay has passed', () => {
+    const tasks = [task('d1', 'i1'), task('d1', 'i1'), task('d1', 'i2')];
+    const first = planService({ ...snapshot(balanced(), tasks), ...lb(tasks) }, OPTIONS);
+    assert.deepEqual(first.stops, [], 'nothing is stopped before its targets drain');
+    const drained = Object.keys(first.service!.drainingTasks ?? {});
+    assert.equal(drained.length, 1);
+    assert.deepEqual(first.deregistrations.map((d) => d.taskArn), drained);
+    assert.ok(messages(first).includes('(service web) has begun draining connections on 1 tasks.'));
+    assert.ok(messages(first).includes(`(service web) deregistered 1 targets in (target-group ${TG})`));
+    assert.equal(first.service!.runningCount, 2, 'a draining task no longer counts as running');
+
+    // Same state again (the deregistration not yet applied): the same task stays chosen, nothing new is decided.
+    const again = planService({ ...snapshot(first.service!, tasks), ...lb(tasks) }, OPTIONS);
+    assert.deepEqual(Object.keys(again.service?.drainingTasks ?? first.service!.drainingTasks!), drained);
+    assert.deepEqual(again.stops, []);
+    assert.deepEqual(again.deregistrations.map((d) => d.taskArn), drained, 'a draining task\'s target still registered is deregistered again');
+
+    const deregisteredAt = { [drained[0]!]: NOW / 1000 };
+    const waiting = planService({ ...snapshot(first.service!, tasks), ...lb(tasks, { deregisteredAt }) }, OPTIONS);
+    assert.deepEqual(waiting.stops, []);
+    assert.deepEqual(waiting.deregistrations, []);
+    assert.equal(waiting.wakeAfterMs, 5_000);
+
+    const done = planService({ ...snapshot(first.service!, tasks), ...lb(tasks, { deregisteredAt }), nowMs: NOW + 5_000 }, OPTIONS);
+    assert.deepEqual(done.stops, [{ taskArn: drained[0]!, reason: 'Scaling activity initiated by (deployment d1)', lost: false }]);
+
+    // Once it is STOPPED it is forgotten, and the service is steady.
+    const stoppedTasks = tasks.map((t) => (t.taskArn === drained[0] ? { ...t, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' } : t));
+    const settled = planService({ ...snapshot(done.service ?? first.service!, stoppedTasks), ...lb(stoppedTasks, { deregisteredAt }), nowMs: NOW + 6_000 }, OPTIONS);
+    assert.equal(settled.service!.drainingTasks, undefined);
+    assert.deepEqual(settled.deregistrations, []);
+  });
+
+  it('in a rolling deployment stops old tasks only as new ones turn healthy in the target group, each after draining', () => {
+    const svc = balanced({ deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE', rolloutState: 'COMPLETED' })] });
+    const oldTasks = [task('d1', 'i1'), task('d1', 'i2')];
+    const newTasks = [task('d2', 'i1', { startedAt: NOW / 1000 }), task('d2', 'i2', { startedAt: NOW / 1000 })];
+    const all = [...oldTasks, ...newTasks];
+    const starting = planService({ ...snapshot(svc, all), ...lb(all, { states: Object.fromEntries(newTasks.map((t) => [t.taskArn, 'initial'])) }) }, OPTIONS);
+    assert.deepEqual(starting.deregistrations, []);
+    assert.equal(starting.service?.drainingTasks, undefined);
+    const oneHealthy = planService({ ...snapshot(svc, all), ...lb(all, { states: { [newTasks[1]!.taskArn]: 'initial' } }) }, OPTIONS);
+    assert.equal(Object.keys(oneHealthy.service!.drainingTasks!).length, 1, 'minimumHealthyPercent 100: one old task may go per healthy new one');
+    assert.deepEqual(oneHealthy.stops, []);
+  });
+
+  it('replaces a task whose target stays unhealthy past the grace period, with ECS\'s event, draining it first', () => {
+    const sick = task('d1', 'i1', { startedAt: (NOW - 20_000) / 1000 });
+    const ok = task('d1', 'i2');
+    const states = { [sick.taskArn]: 'unhealthy' as const };
+    const early = planService({ ...snapshot(balanced({ healthCheckGracePeriodSeconds: 60 }), [sick, ok]), ...lb([sick, ok], { states }) }, OPTIONS);
+    assert.equal(early.service?.drainingTasks, undefined);
+    assert.equal(early.wakeAfterMs, 40_000);
+    const due = planService({ ...snapshot(balanced({ healthCheckGracePeriodSeconds: 10 }), [sick, ok]), ...lb([sick, ok], { states }) }, OPTIONS);
+    assert.deepEqual(due.service!.drainingTasks, { [sick.taskArn]: { reason: `Task failed ELB health checks in (target-group ${TG})`, since: NOW / 1000 } });
+    assert.ok(messages(due).includes(`(service web) (instance i-i1) (port ${portOf(sick)}) is unhealthy in (target-group ${TG}) due to ` +
+      '(reason Health checks failed with these codes: [503]).'), messages(due).join('\n'));
+    // An ip target (its Id is its address) is named by its task, as ECS names awsvpc tasks.
+    const ipRead = lb([sick, ok], { states });
+    const asIp = { ...ipRead, targets: ipRead.targets.map((x) => ({ ...x, Id: x.address })),
+      intendedTargets: new Map([...ipRead.intendedTargets].map(([k, v]) => [k, v.map((w) => ({ ...w, Id: w.address }))])) };
+    const ipDue = planService({ ...snapshot(balanced({ healthCheckGracePeriodSeconds: 10 }), [sick, ok]), ...asIp }, OPTIONS);
+    assert.ok(messages(ipDue).includes(`(service web) (task ${sick.taskArn.slice(-32)}) is unhealthy in (target-group ${TG}) due to ` +
+      '(reason Health checks failed with these codes: [503]).'), messages(ipDue).join('\n'));
+    assert.equal(startCount(due), 1, 'its replacement starts while it drains (within maximumPercent)');
+  });
+
+  it('counts a task stopped for failing ELB health checks against the circuit breaker', () => {
+    const failedElb = (n: number) => Array.from({ length: n }, () => task('d2', 'i1', {
+      lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stoppedReason: `Task failed ELB health checks in (target-group ${TG})`, stoppedAt: (NOW - 60_000) / 1000,
+    }));
+    const svc = balanced({
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: false } },
+      deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE', rolloutState: 'COMPLETED' })],
+    });
+    const old = [task('d1', 'i1'), task('d1', 'i2')];
+    const plan = planService({ ...snapshot(svc, [...old, ...failedElb(3)]), ...lb(old) }, OPTIONS);
+    assert.equal(plan.service!.deployments[0]!.rolloutState, 'FAILED');
+  });
+
+  it('stops a lost task at once and deregisters its targets; deregisters those of tasks that stopped by themselves', () => {
+    const gone = instance('i1', { agentConnected: false, agentDisconnectedAt: (NOW - 20_000) / 1000 });
+    const lost = task('d1', 'i1');
+    const exited = task('d1', 'i2', { lastStatus: 'STOPPED', desiredStatus: 'STOPPED' });
+    const plan = planService({ ...snapshot(balanced({ desiredCount: 1 }), [lost, exited], { instances: [gone, instance('i2')] }), ...lb([lost], { registered: [lost, exited] }) }, OPTIONS);
+    assert.deepEqual(plan.stops.map((s) => [s.taskArn, s.lost]), [[lost.taskArn, true]]);
+    assert.deepEqual(plan.deregistrations.map((d) => d.taskArn).sort(), [lost.taskArn, exited.taskArn].sort());
+    assert.equal(plan.service!.drainingTasks, undefined);
+  });
+
+  it('deregisters targets in a target group the service no longer uses, and forgets the group once none is left', () => {
+    const tasks = [task('d1', 'i1'), task('d1', 'i2')];
+    const svc = balanced({ loadBalancers: [{ targetGroupArn: TG2, containerName: 'app', containerPort: 8080 }], retiredTargetGroupArns: [TG] });
+    const read = lb(tasks, { groups: [TG2] });
+    const plan = planService({ ...snapshot(svc, tasks), ...read }, OPTIONS);
+    assert.deepEqual(plan.deregistrations.map((d) => d.TargetGroupArn), [TG, TG]);
+    assert.deepEqual(plan.registrations.map((r) => r.TargetGroupArn), [TG2, TG2]);
+    assert.deepEqual(plan.service!.retiredTargetGroupArns, [TG], 'kept until the deregistrations are seen');
+    const after = lb(tasks, { groups: [TG2], deregisteredAt: Object.fromEntries(tasks.map((t) => [t.taskArn, NOW / 1000])) });
+    const next = planService({ ...snapshot(svc, tasks), ...after }, OPTIONS);
+    assert.equal(next.service!.retiredTargetGroupArns, undefined);
+  });
+
+  it('DAEMON: starts an instance\'s new task only once its old one has drained and been stopped', () => {
+    const daemon = balanced({
+      schedulingStrategy: 'DAEMON', desiredCount: 1, deploymentConfiguration: { minimumHealthyPercent: 0, maximumPercent: 100 },
+      deployments: [deployment('d2', TD2), deployment('d1', TD1, { status: 'ACTIVE' })],
+    });
+    const oldTask = task('d1', 'i1');
+    const instances = [instance('i1')];
+    const first = planService({ ...snapshot(daemon, [oldTask], { instances }), ...lb([oldTask]) }, OPTIONS);
+    assert.deepEqual(Object.keys(first.service!.drainingTasks!), [oldTask.taskArn]);
+    assert.deepEqual(first.starts, []);
+    const draining = planService({ ...snapshot(first.service!, [oldTask], { instances }), ...lb([oldTask], { deregisteredAt: { [oldTask.taskArn]: NOW / 1000 } }) }, OPTIONS);
+    assert.deepEqual(draining.starts, [], 'no second task on the instance while the first drains');
+    const stoppedTask = { ...oldTask, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' };
+    const after = planService({ ...snapshot(first.service!, [stoppedTask], { instances }), ...lb([stoppedTask], { deregisteredAt: { [oldTask.taskArn]: NOW / 1000 } }), nowMs: NOW + 6_000 }, OPTIONS);
+    assert.deepEqual(after.starts.map((st) => st.instanceArns), [[instanceArn('i1')]]);
+  });
+
+  it('drains every task of a deleted service before stopping it', () => {
+    const tasks = [task('d1', 'i1'), task('d1', 'i2')];
+    const plan = planService({ ...snapshot(balanced({ status: 'DRAINING', desiredCount: 0 }), tasks), ...lb(tasks) }, OPTIONS);
+    assert.deepEqual(plan.stops, []);
+    assert.equal(Object.keys(plan.service!.drainingTasks!).length, 2);
+    assert.equal(plan.service!.status, 'DRAINING');
   });
 });

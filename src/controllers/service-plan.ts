@@ -14,11 +14,17 @@
  * - the circuit breaker fails a deployment after ceil(0.5 × desiredCount) failed tasks, clamped
  *   to [3, 200], and rolls back to the last completed deployment when asked to;
  * - tasks that keep failing to start are retried with a growing delay, up to 15 minutes.
+ * Load balancing (ECS's service load balancing): every RUNNING task is registered in each target
+ * group of the service's loadBalancers; such a task counts as healthy once all its targets are
+ * healthy (and its checked containers HEALTHY; ELB's checks replace the 40 s warm-up); one whose
+ * target is unhealthy after healthCheckGracePeriodSeconds is replaced; and a task the scheduler
+ * stops is first deregistered and stopped only once the target group's deregistration delay has
+ * passed (the tasks draining are kept in the service record, so the choice holds across syncs).
  * Instance loss (Wharf's addition): tasks on an instance whose agent has been gone longer than a
  * grace are written STOPPED here and replaced elsewhere; the agent, if it comes back, stops their
  * containers because they are no longer in its manifest.
  */
-import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TaskRecord } from '../domain/index.js';
+import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, ServiceTarget, TargetRecord, TaskRecord } from '../domain/index.js';
 
 export interface ServicePlanOptions {
   /** ECS counts a task without health checks as healthy this long after RUNNING (40 s). */
@@ -38,6 +44,12 @@ export interface ServiceSnapshot {
   /** Instances that meet the service's memberOf constraints (DAEMON places one task on each). */
   eligibleInstanceArns: ReadonlySet<string>;
   nowMs: number;
+  /** The service's target groups that exist (current and retired), with their deregistration delays. */
+  targetGroups?: ReadonlyMap<string, { deregistrationDelayMs: number }>;
+  /** Registrations of the service's tasks, each with the health ELB answers for it. */
+  targets?: readonly TargetRecord[];
+  /** Task ARN → the registrations each RUNNING task should have under the current loadBalancers. */
+  intendedTargets?: ReadonlyMap<string, readonly ServiceTarget[]>;
   /** Fresh ids, the only source of novelty a plan has (deployments on rollback, events). */
   ids: { deployment(): string; event(): string };
 }
@@ -60,9 +72,19 @@ export interface TaskStart {
   instanceArns?: string[];
 }
 
+/** One registration of one task, as the plan names it for deregistration. */
+export type TargetRef = Pick<ServiceTarget, 'TargetGroupArn' | 'Id' | 'Port' | 'taskArn'>;
+
 export interface ServicePlan {
   starts: TaskStart[];
   stops: TaskStop[];
+  /** Targets to register: RUNNING tasks' registrations that are missing. */
+  registrations: ServiceTarget[];
+  /**
+   * Targets to deregister (they then drain): those of tasks draining, stopping or stopped, and
+   * those the service's loadBalancers no longer name. Applied once the service record is written.
+   */
+  deregistrations: TargetRef[];
   /** The service record to write, or undefined when nothing about it changed. */
   service: ServiceRecord | undefined;
   /** Run again after this long even if nothing changes (a delay or grace is running out). */
@@ -100,11 +122,41 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     stops.push({ taskArn: t.taskArn, reason, lost });
   };
 
-  // Tasks the scheduler still owns: not STOPPED, and not already asked to stop.
-  const notStopped = snap.tasks.filter((t) => t.lastStatus !== 'STOPPED');
-  const live = notStopped.filter((t) => t.desiredStatus === 'RUNNING');
+  const targetGroups = snap.targetGroups ?? new Map<string, { deregistrationDelayMs: number }>();
+  const targets = snap.targets ?? [];
+  const intended = snap.intendedTargets ?? new Map<string, readonly ServiceTarget[]>();
+  const balanced = (service.loadBalancers ?? []).length > 0;
+  // Tasks whose targets drain before they are stopped, by task ARN: read from the service record
+  // (draining began in an earlier sync), and added to by retire() below.
+  const draining = new Map(Object.entries(service.drainingTasks ?? {}));
+  const drainStarted: string[] = [];
+  const registeredTargetsOf = (taskArn: string) => targets.filter((x) => x.taskArn === taskArn && x.deregisteredAt === undefined);
+  /** Stops a task the scheduler no longer wants; one with registered targets drains first. */
+  const retire = (t: TaskRecord, reason: string) => {
+    if (stopping.has(t.taskArn) || draining.has(t.taskArn)) return;
+    if (registeredTargetsOf(t.taskArn).length === 0) return stop(t, reason);
+    stopping.add(t.taskArn);
+    draining.set(t.taskArn, { reason, since: nowMs / 1000 });
+    drainStarted.push(t.taskArn);
+  };
 
-  const healthOf = (t: TaskRecord): Health => {
+  // Tasks the scheduler still owns: not STOPPED, not already asked to stop, not draining.
+  const notStopped = snap.tasks.filter((t) => t.lastStatus !== 'STOPPED');
+  const live = notStopped.filter((t) => t.desiredStatus === 'RUNNING' && !draining.has(t.taskArn));
+
+  /** The state of a RUNNING task's targets, or undefined when it should have none. */
+  const targetStateOf = (t: TaskRecord): { health: Health; unhealthy?: TargetRecord } | undefined => {
+    const wanted = intended.get(t.taskArn);
+    if (!balanced || !wanted || wanted.length === 0) return undefined;
+    let allHealthy = true;
+    for (const w of wanted) {
+      const r = registeredTargetsOf(t.taskArn).find((x) => sameTarget(x, w));
+      if (r?.health.State === 'unhealthy') return { health: 'unhealthy', unhealthy: r };
+      if (r?.health.State !== 'healthy') allHealthy = false;
+    }
+    return { health: allHealthy ? 'healthy' : 'starting' };
+  };
+  const containerHealthOf = (t: TaskRecord): Health => {
     if (t.lastStatus !== 'RUNNING' || t.startedAt === undefined) return 'starting';
     const checked = snap.healthChecked.get(t.taskDefinitionArn);
     if (checked && checked.size > 0) {
@@ -112,10 +164,18 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
       if (t.healthStatus === 'UNHEALTHY') return 'unhealthy';
       return 'starting';
     }
+    if (targetStateOf(t)) return 'healthy'; // the load balancer's checks judge it instead of the warm-up delay
     const readyAt = t.startedAt * 1000 + options.taskReadyDelayMs;
     if (readyAt <= nowMs) return 'healthy';
     wake.at(readyAt - nowMs);
     return 'starting';
+  };
+  const healthOf = (t: TaskRecord): Health => {
+    const container = containerHealthOf(t);
+    const target = t.lastStatus === 'RUNNING' ? targetStateOf(t) : undefined;
+    if (!target) return container;
+    if (container === 'unhealthy' || target.health === 'unhealthy') return 'unhealthy';
+    return container === 'healthy' && target.health === 'healthy' ? 'healthy' : 'starting';
   };
 
   // 1. Tasks whose instance is gone or whose agent has been away past the grace, those already
@@ -137,16 +197,38 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     }
   }
 
-  // 2. Tasks whose essential containers fail their health checks, once the grace period is over.
+  // 1b. Tasks whose targets have drained: stopped now, for the reason draining began with. Ready
+  //     once every target is deregistered and its group's deregistration delay has passed.
+  for (const t of notStopped) {
+    const d = draining.get(t.taskArn);
+    if (!d || stopping.has(t.taskArn) || t.desiredStatus === 'STOPPED') continue;
+    const mine = targets.filter((x) => x.taskArn === t.taskArn);
+    const delayOf = (x: TargetRecord) => targetGroups.get(x.TargetGroupArn)?.deregistrationDelayMs ?? 0;
+    const readyAt = Math.max(d.since * 1000, ...mine.map((x) => (x.deregisteredAt ?? d.since) * 1000 + delayOf(x)));
+    if (mine.every((x) => x.deregisteredAt !== undefined) && readyAt <= nowMs) stop(t, d.reason);
+    else wake.at(readyAt - nowMs);
+  }
+
+  // 2. Tasks whose essential containers fail their health checks, or whose target fails the load
+  //    balancer's, once the grace period is over.
   const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
   for (const t of live) {
-    if (stopping.has(t.taskArn) || healthOf(t) !== 'unhealthy') continue;
+    if (stopping.has(t.taskArn)) continue;
+    const containerFailed = containerHealthOf(t) === 'unhealthy';
+    const failedTarget = containerFailed ? undefined : targetStateOf(t)?.unhealthy;
+    if (!containerFailed && !failedTarget) continue;
     const graceEndsAt = (t.startedAt ?? 0) * 1000 + graceMs;
-    if (graceEndsAt <= nowMs) {
-      stop(t, 'Task failed container health checks');
-      events.push(`(service ${name}) (task ${idOf(t.taskArn)}) failed container health checks.`);
-    } else {
+    if (graceEndsAt > nowMs) {
       wake.at(graceEndsAt - nowMs);
+    } else if (failedTarget) {
+      retire(t, `${ELB_HEALTH_FAILURE} (target-group ${failedTarget.TargetGroupArn})`);
+      const why = failedTarget.health.Description ?? failedTarget.health.Reason ?? 'Health checks failed';
+      // ECS names an instance target by its instance and port, an ip target by its task.
+      const who = failedTarget.Id === failedTarget.address ? `(task ${idOf(t.taskArn)})` : `(instance ${failedTarget.Id}) (port ${failedTarget.Port})`;
+      events.push(`(service ${name}) ${who} is unhealthy in (target-group ${failedTarget.TargetGroupArn}) due to (reason ${why}).`);
+    } else {
+      retire(t, 'Task failed container health checks');
+      events.push(`(service ${name}) (task ${idOf(t.taskArn)}) failed container health checks.`);
     }
   }
 
@@ -187,14 +269,15 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   // 4. Starts and stops that move the service toward its desired count.
   const remaining = live.filter((t) => !stopping.has(t.taskArn));
   if (service.status !== 'ACTIVE') {
-    for (const t of remaining) stop(t, `Scaling activity initiated by (service ${name} is being deleted)`);
+    for (const t of remaining) retire(t, `Scaling activity initiated by (service ${name} is being deleted)`);
   } else if (primary) {
     // Tasks on their way to STOPPED still run, so they count against maximumPercent until they stop.
     const occupying = notStopped.filter((t) => !stops.some((s) => s.lost && s.taskArn === t.taskArn)).length;
     const decision = service.schedulingStrategy === 'DAEMON'
-      ? planDaemon(snap, primary, remaining, instancesByArn, healthOf)
+      ? planDaemon(snap, primary, remaining, instancesByArn, healthOf,
+        new Set(notStopped.filter((t) => draining.has(t.taskArn) || stopping.has(t.taskArn)).map((t) => t.containerInstanceArn)))
       : planReplica(snap, primary, remaining, occupying, instancesByArn, healthOf, wake);
-    for (const s of decision.stops) stop(s.task, s.reason);
+    for (const s of decision.stops) retire(s.task, s.reason);
     starts.push(...decision.starts);
     events.push(...decision.events);
     if (decision.desiredCount !== undefined && decision.desiredCount !== next.desiredCount) {
@@ -202,6 +285,23 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
       deployments[0] = { ...deployments[0]!, desiredCount: decision.desiredCount };
     }
   }
+
+  // 4b. Load-balancer registrations: each task that stays gets its missing targets; every other
+  //     registration of the service's tasks (draining, stopping, stopped, no longer named) goes.
+  const staying = new Set(live.filter((t) => !stopping.has(t.taskArn)).map((t) => t.taskArn));
+  const registrations: ServiceTarget[] = [];
+  for (const arn of staying) {
+    for (const w of intended.get(arn) ?? []) {
+      if (!registeredTargetsOf(arn).some((x) => sameTarget(x, w))) registrations.push(w);
+    }
+  }
+  const deregistrations: TargetRef[] = targets
+    .filter((x) => x.deregisteredAt === undefined && (!staying.has(x.taskArn!) || !(intended.get(x.taskArn!) ?? []).some((w) => sameTarget(x, w))))
+    .map((x) => ({ TargetGroupArn: x.TargetGroupArn, Id: x.Id, Port: x.Port, taskArn: x.taskArn! }));
+  for (const [arn, n] of countBy(registrations)) events.push(`(service ${name}) registered ${n} targets in (target-group ${arn})`);
+  for (const [arn, n] of countBy(deregistrations)) events.push(`(service ${name}) deregistered ${n} targets in (target-group ${arn})`);
+  if (drainStarted.length > 0) events.push(`(service ${name}) has begun draining connections on ${drainStarted.length} tasks.`);
+  for (const arn of draining.keys()) if (!notStopped.some((t) => t.taskArn === arn)) draining.delete(arn);
 
   // 5. Counts, finished deployments, and the deployment's rollout state.
   const stillThere = notStopped.filter((t) => !stops.some((s) => s.lost && s.taskArn === t.taskArn));
@@ -216,7 +316,7 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   if (head && service.status === 'ACTIVE' && head.rolloutState === 'IN_PROGRESS' && deployments.length === 1 && starts.length === 0) {
     const primaryLive = live.filter((t) => t.startedBy === head.id && !stopping.has(t.taskArn));
     const settled = primaryLive.length === next.desiredCount && primaryLive.every((t) => healthOf(t) === 'healthy') &&
-      notStopped.every((t) => t.desiredStatus === 'RUNNING');
+      notStopped.every((t) => t.desiredStatus === 'RUNNING') && draining.size === 0;
     if (settled) {
       deployments[0] = { ...head, rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${head.id} completed.`, failedTasks: 0 };
       next = { ...next, lastCompletedDeployment: { id: head.id, taskDefinition: head.taskDefinition } };
@@ -225,17 +325,26 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   }
   deployments = deployments.map((d, i) => (i === 0 ? (d.status === 'PRIMARY' ? d : { ...d, status: 'PRIMARY' }) : d.status === 'ACTIVE' ? d : { ...d, status: 'ACTIVE' }));
   const steady = service.status === 'ACTIVE' && deployments.length === 1 && deployments[0]!.rolloutState === 'COMPLETED' &&
-    starts.length === 0 && stops.length === 0 && (deployments[0]!.runningCount ?? 0) === next.desiredCount;
+    starts.length === 0 && stops.length === 0 && (deployments[0]!.runningCount ?? 0) === next.desiredCount &&
+    draining.size === 0 && registrations.length === 0 && deregistrations.length === 0;
   if (steady) events.push(`(service ${name}) has reached a steady state.`);
 
   const runningCount = deployments.reduce((n, d) => n + (d.runningCount ?? 0), 0);
   const pendingCount = deployments.reduce((n, d) => n + (d.pendingCount ?? 0), 0);
   next = { ...next, deployments, runningCount, pendingCount };
   if (service.status === 'DRAINING' && notStopped.length === 0) next = { ...next, status: 'INACTIVE', deployments: [] };
+  // A retired target group is forgotten once none of the service's tasks is registered in it.
+  const retired = (service.retiredTargetGroupArns ?? []).filter((arn) => targets.some((x) => x.TargetGroupArn === arn && x.deregisteredAt === undefined));
+  const { drainingTasks: _d, retiredTargetGroupArns: _r, ...rest } = next;
+  next = {
+    ...rest,
+    ...(draining.size > 0 ? { drainingTasks: Object.fromEntries(draining) } : {}),
+    ...(retired.length > 0 ? { retiredTargetGroupArns: retired } : {}),
+  };
   next = withEvents(next, events, nowMs, snap.ids.event);
 
   const changed = JSON.stringify(next) !== JSON.stringify(service);
-  return { starts, stops, service: changed ? next : undefined, wakeAfterMs: wake.ms };
+  return { starts, stops, registrations, deregistrations, service: changed ? next : undefined, wakeAfterMs: wake.ms };
 }
 
 interface Decision {
@@ -305,11 +414,12 @@ function planReplica(
 /**
  * DAEMON: one task of the newest deployment on every eligible ACTIVE instance with a connected
  * agent. An instance's older task is stopped first and the new one started once it is gone, so
- * the two never compete for the instance's ports.
+ * the two never compete for the instance's ports; `busyInstanceArns` hold a task still draining
+ * or being stopped in this plan, and get their new task once that one has been stopped.
  */
 function planDaemon(
   snap: ServiceSnapshot, primary: DeploymentRecord, live: TaskRecord[], instancesByArn: Map<string, ContainerInstanceRecord>,
-  healthOf: (t: TaskRecord) => Health,
+  healthOf: (t: TaskRecord) => Health, busyInstanceArns: ReadonlySet<string>,
 ): Decision {
   const decision: Decision = { starts: [], stops: [], events: [] };
   const scaling = `Scaling activity initiated by (deployment ${primary.id})`;
@@ -327,7 +437,7 @@ function planDaemon(
     for (const t of tasks) if (t !== keep) decision.stops.push({ task: t, reason: scaling });
   }
   if (primary.rolloutState !== 'FAILED') {
-    for (const i of eligible) if (!byInstance.has(i.containerInstanceArn)) targets.push(i.containerInstanceArn);
+    for (const i of eligible) if (!byInstance.has(i.containerInstanceArn) && !busyInstanceArns.has(i.containerInstanceArn)) targets.push(i.containerInstanceArn);
   }
   if (targets.length > 0) {
     decision.starts.push({ deploymentId: primary.id, taskDefinition: primary.taskDefinition, count: targets.length, instanceArns: targets });
@@ -368,10 +478,26 @@ function judgeDeployment(
   return { deployment, events, rollBack: breaker.rollback === true && snap.service.lastCompletedDeployment !== undefined };
 }
 
+/** ECS's stop reason for a task replaced because its target failed the load balancer's health checks. */
+const ELB_HEALTH_FAILURE = 'Task failed ELB health checks in';
+
 /** A task that counts against its deployment: it never ran, or it was stopped for failing its checks. */
 function isFailure(t: TaskRecord): boolean {
   if (t.startedAt === undefined) return true;
-  return t.stoppedReason === 'Task failed container health checks' || t.stopCode === 'EssentialContainerExited';
+  return t.stoppedReason === 'Task failed container health checks' || t.stopCode === 'EssentialContainerExited' ||
+    t.stoppedReason?.startsWith(ELB_HEALTH_FAILURE) === true;
+}
+
+/** The same registration key (group, Id, port), whichever task holds it. */
+function sameTarget(a: Omit<TargetRef, 'taskArn'>, b: Omit<TargetRef, 'taskArn'>): boolean {
+  return a.TargetGroupArn === b.TargetGroupArn && a.Id === b.Id && a.Port === b.Port;
+}
+
+/** Target group ARN → how many of `refs` are in it, in first-seen order. */
+function countBy(refs: readonly TargetRef[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of refs) counts.set(r.TargetGroupArn, (counts.get(r.TargetGroupArn) ?? 0) + 1);
+  return counts;
 }
 
 function pickForScaleIn(tasks: TaskRecord[], count: number, healthOf: (t: TaskRecord) => Health): TaskRecord[] {

@@ -138,15 +138,18 @@ export async function updateContainerInstancesState(ctx: DomainContext, input: {
   return { containerInstances, failures };
 }
 
-/** Records whether the instance's agent holds a live gateway session. */
-export async function setAgentConnected(ctx: DomainContext, containerInstanceArnValue: string, connected: boolean): Promise<void> {
+/**
+ * Records whether the instance's agent holds a live gateway session, and on connect the address
+ * the agent dialed from (where the load balancer reaches the instance's tasks).
+ */
+export async function setAgentConnected(ctx: DomainContext, containerInstanceArnValue: string, connected: boolean, agentAddress?: string): Promise<void> {
   const key = instanceKeyOf(containerInstanceArnValue);
   if (!key) return;
   await updateInstance(ctx, key, (r) => {
-    if (r.agentConnected === connected) return r;
+    if (r.agentConnected === connected && (!connected || agentAddress === undefined || r.agentAddress === agentAddress)) return r;
     if (connected) {
       const { agentDisconnectedAt: _gone, ...rest } = r;
-      return { ...rest, agentConnected: true };
+      return { ...rest, agentConnected: true, ...(agentAddress !== undefined ? { agentAddress } : {}) };
     }
     // When the session ended: the service controller replaces the instance's tasks after a grace.
     return { ...r, agentConnected: false, agentDisconnectedAt: ctx.nowMs() / 1000 };
@@ -305,7 +308,7 @@ async function updateInstance(
 async function present(ctx: DomainContext, record: ContainerInstanceRecord, withTags: boolean): Promise<Wire<ContainerInstance>> {
   const clusterName = instanceKeyOf(record.containerInstanceArn)!.split('/')[2]!;
   const tasks = await tasksForInstance(ctx, clusterName, record.containerInstanceArn);
-  const { tags, agentDisconnectedAt: _at, ...out } = record;
+  const { tags, agentDisconnectedAt: _at, agentAddress: _address, ...out } = record;
   return {
     ...out,
     runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,

@@ -40,6 +40,12 @@ export type ContainerInstanceRecord = Wire<ContainerInstance> & {
   agentConnected: boolean;
   /** Wharf only: epoch seconds when the agent's session last ended (absent while connected). */
   agentDisconnectedAt?: number;
+  /**
+   * Wharf only: the address the instance's agent last dialed the server from. The load balancer's
+   * data plane reaches the instance's task host ports there (as ELB reaches an EC2 instance at its
+   * private address).
+   */
+  agentAddress?: string;
   tags: Tag[];
 };
 
@@ -72,6 +78,16 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
   lastCompletedDeployment?: { id: string; taskDefinition: string };
   /** Wharf only: CreateService's clientToken, so a retried create answers the same service. */
   clientToken?: string;
+  /**
+   * Wharf only: tasks the scheduler is stopping whose load-balancer targets drain first, by task
+   * ARN, with the stop reason and when draining began (epoch seconds). Written by the controller.
+   */
+  drainingTasks?: Record<string, { reason: string; since: number }>;
+  /**
+   * Wharf only: target groups an UpdateService took off the service, from which its tasks'
+   * targets are still being deregistered. Written by the API, emptied by the controller.
+   */
+  retiredTargetGroupArns?: string[];
 };
 
 /** What a task takes from its instance: CPU units, MiB, host ports (static and the dynamic ones it was given). */
@@ -94,7 +110,13 @@ export type LoadBalancerRecord = Omit<Wire<ElbLoadBalancer>, 'CreatedTime' | 'St
   tags: ElbTag[];
 };
 
-export type ListenerRecord = Wire<ElbListener> & { ListenerArn: string; LoadBalancerArn: string; Port: number; Protocol: string; tags: ElbTag[] };
+/**
+ * A listener. Its default rule is not stored (see RuleRecord), so the default rule's tags live
+ * here, in `defaultRuleTags`, for AddTags/DescribeTags on the default rule's ARN.
+ */
+export type ListenerRecord = Wire<ElbListener> & {
+  ListenerArn: string; LoadBalancerArn: string; Port: number; Protocol: string; tags: ElbTag[]; defaultRuleTags?: ElbTag[];
+};
 
 /** A listener rule; the default rule (Priority `default`) is the listener's DefaultActions and is not stored. */
 export type RuleRecord = Omit<Wire<ElbRule>, 'IsDefault'> & { RuleArn: string; ListenerArn: string; Priority: string; tags: ElbTag[] };

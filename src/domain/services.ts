@@ -7,7 +7,9 @@
  * controller writes observed state (counts, deployment rollout state, events) and launches and
  * stops the service's tasks. Every write carries the revision it read.
  */
-import type { CreateServiceRequest, DeleteServiceRequest, DeploymentConfiguration, PlacementStrategy, Service, UpdateServiceRequest } from '@aws-sdk/client-ecs';
+import type {
+  CreateServiceRequest, DeleteServiceRequest, DeploymentConfiguration, LoadBalancer, PlacementStrategy, Service, UpdateServiceRequest,
+} from '@aws-sdk/client-ecs';
 import {
   ClientException, ConflictError, InvalidParameterException, NamespaceNotFoundException, ServiceNotActiveException,
   ServiceNotFoundException, newDeploymentId, newUuid, parseArn, serviceArn,
@@ -20,17 +22,23 @@ import { requireActiveCluster, type ClusterRecord } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
-import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from './records.js';
+import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, TargetGroupRecord, TargetRecord, TaskDefinitionRecord, TaskRecord } from './records.js';
 import { instanceFactsOf } from './instance-view.js';
 import { resolveTaskDefinition } from './task-definitions.js';
-import { finishStopped, instanceKeyOf, taskKeyOf } from './tasks.js';
+import { finishStopped, instanceKeyOf, taskHostPort, taskKeyOf } from './tasks.js';
 import { validateTags } from './tags.js';
+import { requireTargetGroup } from './elbv2-store.js';
+import { loadBalancersByTargetGroup } from './listeners.js';
+import { deregistrationDelayMs } from './target-groups.js';
+import { effectiveHealth, targetsOf, type ServiceTarget } from './targets.js';
 import type { Entry } from '../store/index.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const CAS_ATTEMPTS = 10;
 /** ECS's quota: a service runs at most 5,000 tasks. */
 const MAX_DESIRED_COUNT = 5000;
+/** ECS's quota: target groups per service. */
+const MAX_TARGET_GROUPS_PER_SERVICE = 5;
 
 export async function createService(ctx: DomainContext, input: CreateServiceRequest) {
   const cluster = await requireActiveCluster(ctx, input.cluster);
@@ -47,6 +55,7 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
   validateServicePlacement(scheduling, placementStrategy, placementConstraints, definition);
   const desiredCount = scheduling === 'DAEMON' ? 0 : requireDesiredCount(input.desiredCount ?? 0);
   validateGracePeriod(input.healthCheckGracePeriodSeconds);
+  const loadBalancers = await validateLoadBalancers(ctx, input.loadBalancers ?? [], definition);
 
   const key = keys.service(cluster.value.clusterName, name);
   const existing = await ctx.store.get<ServiceRecord>(key);
@@ -61,7 +70,7 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
     serviceArn: serviceArn(ctx.scope, cluster.value.clusterName, name),
     serviceName: name,
     clusterArn: cluster.value.clusterArn,
-    loadBalancers: [],
+    loadBalancers,
     serviceRegistries: [],
     status: 'ACTIVE',
     desiredCount,
@@ -105,19 +114,33 @@ export async function updateService(ctx: DomainContext, input: UpdateServiceRequ
     const placementStrategy = input.placementStrategy ?? current.placementStrategy ?? [];
     const placementConstraints = input.placementConstraints ?? current.placementConstraints ?? [];
     const taskDefinition = definition?.taskDefinitionArn ?? current.taskDefinition;
-    validateServicePlacement(scheduling, placementStrategy, placementConstraints, definition ?? await resolveTaskDefinition(ctx, taskDefinition));
+    const nextDefinition = definition ?? await resolveTaskDefinition(ctx, taskDefinition);
+    validateServicePlacement(scheduling, placementStrategy, placementConstraints, nextDefinition);
     const desiredCount = scheduling === 'DAEMON' ? current.desiredCount : input.desiredCount ?? current.desiredCount;
+    const currentLoadBalancers = current.loadBalancers ?? [];
+    // The load balancers are checked against the definition the new tasks will run, whichever changed.
+    const loadBalancers = input.loadBalancers !== undefined || taskDefinition !== current.taskDefinition
+      ? await validateLoadBalancers(ctx, input.loadBalancers ?? currentLoadBalancers, nextDefinition)
+      : currentLoadBalancers;
+    const loadBalancersChanged = JSON.stringify(loadBalancers) !== JSON.stringify(currentLoadBalancers);
+    const kept = new Set(loadBalancers.map((l) => l.targetGroupArn));
+    const retiredTargetGroupArns = [...new Set([...current.retiredTargetGroupArns ?? [], ...currentLoadBalancers.map((l) => l.targetGroupArn!)])]
+      .filter((arn) => !kept.has(arn));
 
     const now = ctx.nowMs() / 1000;
+    // As ECS: a changed load balancer configuration rolls out with new tasks.
     const redeploy = input.forceNewDeployment === true || taskDefinition !== current.taskDefinition ||
-      input.placementStrategy !== undefined || input.placementConstraints !== undefined;
+      input.placementStrategy !== undefined || input.placementConstraints !== undefined || loadBalancersChanged;
     let deployments = current.deployments.map((d, i) => (i === 0 ? { ...d, desiredCount, updatedAt: now } : d));
     if (redeploy) {
       const deployment = newDeployment(taskDefinition, desiredCount, now);
       deployments = [deployment, ...current.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const, updatedAt: now }))];
     }
+    const { retiredTargetGroupArns: _retired, ...unchanged } = current;
     const record: ServiceRecord = {
-      ...current,
+      ...unchanged,
+      ...(retiredTargetGroupArns.length > 0 ? { retiredTargetGroupArns } : {}),
+      loadBalancers,
       desiredCount,
       taskDefinition,
       deploymentConfiguration,
@@ -209,6 +232,12 @@ export interface ServiceState {
   healthChecked: Map<string, Set<string>>;
   /** Instances that meet the service's and its task definition's memberOf constraints. */
   eligibleInstanceArns: Set<string>;
+  /** The service's target groups that exist (current and retired), by ARN, with their deregistration delays. */
+  targetGroups: Map<string, { deregistrationDelayMs: number }>;
+  /** Registrations of the service's tasks in those target groups, each with the health ELB would answer. */
+  targets: TargetRecord[];
+  /** Task ARN → the registrations each RUNNING task should have under the current loadBalancers. */
+  intendedTargets: Map<string, ServiceTarget[]>;
 }
 
 export async function readServiceState(ctx: DomainContext, serviceKey: string): Promise<ServiceState | undefined> {
@@ -224,9 +253,11 @@ export async function readServiceState(ctx: DomainContext, serviceKey: string): 
   const healthChecked = new Map<string, Set<string>>();
   const definitions = new Set([...tasks.map((t) => t.taskDefinitionArn), ...entry.value.deployments.map((d) => d.taskDefinition)]);
   let primaryDefinition: TaskDefinitionRecord | undefined;
+  const definitionsByArn = new Map<string, TaskDefinitionRecord>();
   for (const arn of definitions) {
     const d = await resolveTaskDefinition(ctx, arn).catch(() => undefined);
     if (!d) continue;
+    definitionsByArn.set(arn, d);
     if (arn === entry.value.deployments[0]?.taskDefinition) primaryDefinition = d;
     healthChecked.set(arn, new Set((d.containerDefinitions ?? []).filter((c) => c.essential !== false && c.healthCheck).map((c) => c.name!)));
   }
@@ -237,7 +268,54 @@ export async function readServiceState(ctx: DomainContext, serviceKey: string): 
   for (const i of instances) {
     if (expressions.every((q) => matches(q, facts!(i)))) eligibleInstanceArns.add(i.containerInstanceArn);
   }
-  return { entry, tasks, instances, healthChecked, eligibleInstanceArns };
+  return { entry, tasks, instances, healthChecked, eligibleInstanceArns, ...await readLoadBalancing(ctx, entry.value, tasks, instances, definitionsByArn) };
+}
+
+/**
+ * What the planner needs of a service's load balancing: its target groups, its tasks' current
+ * registrations, and the registration each RUNNING task should have (its instance's id or, for
+ * ip target groups, address; the host port of the named container port).
+ */
+async function readLoadBalancing(
+  ctx: DomainContext, service: ServiceRecord, tasks: TaskRecord[], instances: ContainerInstanceRecord[], definitions: Map<string, TaskDefinitionRecord>,
+): Promise<Pick<ServiceState, 'targetGroups' | 'targets' | 'intendedTargets'>> {
+  const targetGroups = new Map<string, { deregistrationDelayMs: number }>();
+  const targets: TargetRecord[] = [];
+  const intendedTargets = new Map<string, ServiceTarget[]>();
+  const loadBalancers = service.loadBalancers ?? [];
+  const arns = [...new Set([...loadBalancers.map((l) => l.targetGroupArn!), ...service.retiredTargetGroupArns ?? []])];
+  if (arns.length === 0) return { targetGroups, targets, intendedTargets };
+  const usage = await loadBalancersByTargetGroup(ctx);
+  const taskArns = new Set(tasks.map((t) => t.taskArn));
+  const groups = new Map<string, TargetGroupRecord>();
+  for (const arn of arns) {
+    const tg = await requireTargetGroup(ctx, arn).catch(() => undefined);
+    if (!tg) continue;
+    groups.set(arn, tg.value);
+    targetGroups.set(arn, { deregistrationDelayMs: deregistrationDelayMs(tg.value) });
+    for (const t of await targetsOf(ctx, tg.value)) {
+      if (t.taskArn !== undefined && taskArns.has(t.taskArn)) targets.push({ ...t, health: effectiveHealth(tg.value, t, usage.has(arn)) });
+    }
+  }
+  const instancesByArn = new Map(instances.map((i) => [i.containerInstanceArn, i]));
+  for (const task of tasks) {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') continue;
+    const instance = instancesByArn.get(task.containerInstanceArn);
+    const definition = definitions.get(task.taskDefinitionArn);
+    if (!instance?.agentAddress || !definition) continue;
+    const wanted: ServiceTarget[] = [];
+    for (const lb of loadBalancers) {
+      const tg = groups.get(lb.targetGroupArn!);
+      const port = tg ? taskHostPort(task, definition, lb.containerName!, lb.containerPort!) : undefined;
+      if (!tg || port === undefined) continue;
+      wanted.push({
+        TargetGroupArn: tg.TargetGroupArn, Id: tg.TargetType === 'ip' ? instance.agentAddress : instance.ec2InstanceId, Port: port,
+        address: instance.agentAddress, taskArn: task.taskArn,
+      });
+    }
+    intendedTargets.set(task.taskArn, wanted);
+  }
+  return { targetGroups, targets, intendedTargets };
 }
 
 /**
@@ -290,7 +368,7 @@ export async function writeServiceStatus(ctx: DomainContext, entry: Entry<Servic
 
 /** A service as answered: without Wharf's bookkeeping, with tags only when asked for. */
 export function presentService(record: ServiceRecord, withTags: boolean): Wire<Service> {
-  const { tags, lastCompletedDeployment: _l, clientToken: _c, ...out } = record;
+  const { tags, lastCompletedDeployment: _l, clientToken: _c, drainingTasks: _d, retiredTargetGroupArns: _r, ...out } = record;
   return withTags ? { ...out, tags } : out;
 }
 
@@ -351,12 +429,11 @@ function validateGracePeriod(seconds: number | undefined): void {
   }
 }
 
-function validateLaunch(input: { launchType?: string; loadBalancers?: unknown[]; serviceRegistries?: unknown[];
+function validateLaunch(input: { launchType?: string; serviceRegistries?: unknown[];
   capacityProviderStrategy?: unknown[]; networkConfiguration?: unknown; deploymentController?: { type?: string } }): void {
   if (input.launchType && input.launchType !== 'EC2' && input.launchType !== 'EXTERNAL') {
     throw new InvalidParameterException(`launchType ${input.launchType} is not supported: Wharf runs tasks on registered container instances (EC2 or EXTERNAL).`);
   }
-  if ((input.loadBalancers?.length ?? 0) > 0) throw new InvalidParameterException('loadBalancers are not supported by Wharf yet.');
   if ((input.serviceRegistries?.length ?? 0) > 0) throw new InvalidParameterException('serviceRegistries are not supported by Wharf.');
   if ((input.capacityProviderStrategy?.length ?? 0) > 0) throw new InvalidParameterException('capacityProviderStrategy is not supported by Wharf.');
   if (input.networkConfiguration !== undefined) {
@@ -365,6 +442,46 @@ function validateLaunch(input: { launchType?: string; loadBalancers?: unknown[];
   if (input.deploymentController?.type !== undefined && input.deploymentController.type !== 'ECS') {
     throw new InvalidParameterException(`deploymentController ${input.deploymentController.type} is not supported: Wharf deploys with the rolling update (ECS) controller.`);
   }
+}
+
+/**
+ * A service's loadBalancers, checked as ECS checks them, in its words: each names an existing
+ * ELBv2 target group that a load balancer forwards to, and a container of the task definition
+ * with that TCP container port. Wharf has no Classic Load Balancers, so loadBalancerName is
+ * refused. Answers the entries as stored.
+ */
+async function validateLoadBalancers(ctx: DomainContext, given: readonly LoadBalancer[], definition: TaskDefinitionRecord): Promise<Wire<LoadBalancer>[]> {
+  if (given.length > MAX_TARGET_GROUPS_PER_SERVICE) {
+    throw new InvalidParameterException(`A service can use at most ${MAX_TARGET_GROUPS_PER_SERVICE} target groups.`);
+  }
+  const usage = given.length > 0 ? await loadBalancersByTargetGroup(ctx) : new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  const out: Wire<LoadBalancer>[] = [];
+  for (const lb of given) {
+    if (lb.loadBalancerName !== undefined) {
+      throw new InvalidParameterException('loadBalancerName names a Classic Load Balancer, which Wharf does not have: give the targetGroupArn of an ELBv2 target group.');
+    }
+    if (!lb.targetGroupArn) throw new InvalidParameterException('Target Group ARN can not be blank.');
+    if (!lb.containerName) throw new InvalidParameterException('Container Name can not be blank.');
+    if (lb.containerPort === undefined) throw new InvalidParameterException('Container Port can not be blank.');
+    const tg = await requireTargetGroup(ctx, lb.targetGroupArn).catch(() => undefined);
+    if (!tg) {
+      throw new InvalidParameterException('Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.');
+    }
+    if (!usage.has(lb.targetGroupArn)) {
+      throw new InvalidParameterException(`The target group with targetGroupArn ${lb.targetGroupArn} does not have an associated load balancer.`);
+    }
+    const container = definition.containerDefinitions?.find((c) => c.name === lb.containerName);
+    if (!container) throw new InvalidParameterException(`The container ${lb.containerName} does not exist in the task definition.`);
+    if (!container.portMappings?.some((p) => p.containerPort === lb.containerPort && (p.protocol ?? 'tcp') === 'tcp')) {
+      throw new InvalidParameterException(`The container ${lb.containerName} did not have a container port ${lb.containerPort} defined.`);
+    }
+    const key = `${lb.targetGroupArn} ${lb.containerName} ${lb.containerPort}`;
+    if (seen.has(key)) throw new InvalidParameterException(`loadBalancers names target group ${lb.targetGroupArn} with container ${lb.containerName} and port ${lb.containerPort} more than once.`);
+    seen.add(key);
+    out.push({ targetGroupArn: lb.targetGroupArn, containerName: lb.containerName, containerPort: lb.containerPort });
+  }
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@
  * writes observed state (lastStatus, containers, health), forward-only. Resources a task reserves
  * on its instance are taken when it is placed and given back exactly once, when it is STOPPED.
  */
-import type { ContainerOverride, RunTaskRequest, StartTaskRequest, Task, TaskOverride } from '@aws-sdk/client-ecs';
+import type { ContainerOverride, PortMapping, RunTaskRequest, StartTaskRequest, Task, TaskOverride } from '@aws-sdk/client-ecs';
 import {
   ClientException, ConflictError, InvalidParameterException, type AgentContainer, type AgentTask,
   type TaskStateReport, CONTAINER_STATUS_ORDER, TASK_STATUS_ORDER, containerArn, isForward, newResourceId, newUuid,
@@ -514,6 +514,33 @@ export async function tasksForInstance(ctx: DomainContext, clusterName: string, 
   return tasks;
 }
 
+/**
+ * Each container's port mappings as the task binds them (container name → mappings). In bridge
+ * mode a mapping without a host port takes the port placement gave it, in definition order (the
+ * order resources.reservationOf counted them in); in host mode the mappings are as defined.
+ */
+export function taskPortMappings(task: TaskRecord, definition: TaskDefinitionRecord): Map<string, Wire<PortMapping>[] | undefined> {
+  const dynamic = { tcp: [...(task.dynamicHostPorts?.tcp ?? [])], udp: [...(task.dynamicHostPorts?.udp ?? [])] };
+  const bridge = (definition.networkMode ?? 'bridge') === 'bridge';
+  return new Map((definition.containerDefinitions ?? []).map((c) => [c.name!, bridge && c.portMappings
+    ? c.portMappings.map((p) => (p.containerPort !== undefined && !p.hostPort
+      ? { ...p, hostPort: (p.protocol === 'udp' ? dynamic.udp : dynamic.tcp).shift() ?? 0 }
+      : p))
+    : c.portMappings]));
+}
+
+/**
+ * The host port where a task's container listens on `containerPort` (TCP), or undefined when the
+ * container maps no such port. Host mode binds the container port itself.
+ */
+export function taskHostPort(task: TaskRecord, definition: TaskDefinitionRecord, containerName: string, containerPort: number): number | undefined {
+  const mapping = taskPortMappings(task, definition).get(containerName)
+    ?.find((p) => p.containerPort === containerPort && (p.protocol ?? 'tcp') === 'tcp');
+  if (!mapping) return undefined;
+  const port = definition.networkMode === 'host' ? mapping.hostPort ?? mapping.containerPort : mapping.hostPort;
+  return port ? port : undefined;
+}
+
 /** A task resolved for the agent: its definition's containers with the task's overrides applied. */
 export async function agentTaskOf(ctx: DomainContext, task: TaskRecord, definitions: Map<string, TaskDefinitionRecord>): Promise<AgentTask> {
   let definition = definitions.get(task.taskDefinitionArn);
@@ -521,16 +548,9 @@ export async function agentTaskOf(ctx: DomainContext, task: TaskRecord, definiti
     definition = await resolveTaskDefinition(ctx, task.taskDefinitionArn);
     definitions.set(task.taskDefinitionArn, definition);
   }
-  // Mappings without a host port take the ports placement gave them, in definition order (the
-  // order resources.reservationOf counted them in).
-  const dynamic = { tcp: [...(task.dynamicHostPorts?.tcp ?? [])], udp: [...(task.dynamicHostPorts?.udp ?? [])] };
-  const bridge = (definition.networkMode ?? 'bridge') === 'bridge';
+  const mappings = taskPortMappings(task, definition);
   const containers: AgentContainer[] = (definition.containerDefinitions ?? []).map((c) => {
-    const portMappings = bridge && c.portMappings
-      ? c.portMappings.map((p) => (p.containerPort !== undefined && !p.hostPort
-        ? { ...p, hostPort: (p.protocol === 'udp' ? dynamic.udp : dynamic.tcp).shift() ?? 0 }
-        : p))
-      : c.portMappings;
+    const portMappings = mappings.get(c.name!);
     const o: Wire<ContainerOverride> | undefined = task.overrides?.containerOverrides?.find((x) => x.name === c.name);
     const stored = task.containers?.find((x) => x.name === c.name);
     const environment = [...(c.environment ?? [])];

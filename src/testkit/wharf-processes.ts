@@ -6,7 +6,7 @@
  * and runs from a test's `after` even when the test failed.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,10 @@ export async function startWharf(options: { serverArgs?: string[]; serverNodeArg
     cliEnv: () => ({ ...process.env, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: '/dev/null', AWS_PAGER: '' }),
     async stop() {
       ecs.destroy();
+      // The server first, gracefully, so that it stops the HAProxies of its load balancers.
+      await stopGracefully(server);
       await Promise.all(children.map((c) => killAndWait(c)));
+      killProcessesUnder(dataDir);
       removeClusterContainers(clusterArn);
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -114,6 +117,38 @@ export function removeClusterContainers(clusterArn: string): void {
   const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABELS.clusterArn}=${clusterArn}`], { encoding: 'utf8' })
     .split('\n').filter(Boolean);
   if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+}
+
+/** How long a server may take to close (its load balancers' HAProxies included) before SIGKILL. */
+const SERVER_STOP_GRACE_MS = 10_000;
+
+/** SIGTERM, then SIGKILL if the process is still there after the grace. */
+async function stopGracefully(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Kills, by pid, every process whose command line names a path under `dir`: what a server of this
+ * run started there (a load balancer's HAProxy under `<dataDir>/lb`) and left behind when it was
+ * killed or crashed.
+ */
+function killProcessesUnder(dir: string): void {
+  const marker = `${dir}/`;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!cmdline.includes(marker) || Number(pid) === process.pid) continue;
+    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone meanwhile */ }
+  }
 }
 
 function killAndWait(child: ChildProcess): Promise<void> {

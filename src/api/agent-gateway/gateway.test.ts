@@ -5,7 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, DescribeContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { keys, type ContainerInstanceRecord } from '../../domain/index.js';
 import { startInProcessServer, TEST_CREDENTIALS, type InProcessServer } from '../../testkit/in-process-server.js';
 import { startFakeAgent, type FakeAgent } from '../../testkit/fake-agent.js';
 import { seededRng } from '../../testkit/seeded-rng.js';
@@ -42,6 +43,26 @@ describe('agent gateway manifests', () => {
       const listed = new Set(m.tasks.map((t) => t.taskArn));
       for (const arn of previous) assert.ok(listed.has(arn), `manifest ${m.seqNum} dropped ${arn}`);
       previous = listed;
+    }
+  });
+
+  it('records the address the agent dialed from, where the load balancer reaches its tasks, and keeps it off the wire', async () => {
+    await s.ecs.send(new CreateClusterCommand({ clusterName: 'address' }));
+    const second = await startFakeAgent(s.url, TEST_CREDENTIALS, { cluster: 'address' });
+    try {
+      const id = second.containerInstanceArn.slice(second.containerInstanceArn.lastIndexOf('/') + 1);
+      const deadline = Date.now() + 10_000;
+      let record: ContainerInstanceRecord | undefined;
+      while (Date.now() < deadline) {
+        record = (await s.store.get<ContainerInstanceRecord>(keys.containerInstance('address', id)))?.value;
+        if (record?.agentConnected) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(record?.agentAddress, '127.0.0.1');
+      const described = await s.ecs.send(new DescribeContainerInstancesCommand({ cluster: 'address', containerInstances: [second.containerInstanceArn] }));
+      assert.equal((described.containerInstances![0] as Record<string, unknown>).agentAddress, undefined);
+    } finally {
+      second.close();
     }
   });
 });

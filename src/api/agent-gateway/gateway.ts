@@ -83,7 +83,7 @@ export class AgentGateway {
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#sessions.get(instanceArn)?.close('replaced by a newer session');
-      const session = new AgentSession(ws, instanceArn, clusterName, this.#options, this.#definitions, () => {
+      const session = new AgentSession(ws, instanceArn, clusterName, peerAddressOf(req), this.#options, this.#definitions, () => {
         if (this.#sessions.get(instanceArn) === session) this.#sessions.delete(instanceArn);
       });
       this.#sessions.set(instanceArn, session);
@@ -115,6 +115,7 @@ class AgentSession {
     private readonly ws: WebSocket,
     private readonly instanceArn: string,
     readonly clusterName: string,
+    private readonly peerAddress: string | undefined,
     private readonly options: AgentGatewayOptions,
     private readonly definitions: Map<string, TaskDefinitionRecord>,
     private readonly onClosed: () => void,
@@ -131,7 +132,7 @@ class AgentSession {
       this.#send({ type: 'Heartbeat', message: { sentAt: new Date().toISOString() } });
     }, heartbeatIntervalMs);
     this.#timer.unref();
-    void setAgentConnected(ctx, this.instanceArn, true)
+    void setAgentConnected(ctx, this.instanceArn, true, this.peerAddress)
       .then(() => this.queueManifest())
       .catch((err: unknown) => ctx.log({ msg: 'agent connect bookkeeping failed', containerInstanceArn: this.instanceArn, error: String(err) }));
   }
@@ -208,6 +209,15 @@ class AgentSession {
   #send(frame: GatewayMessage): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(frame));
   }
+}
+
+/**
+ * The address an agent dialed from, as the load balancer's data plane would reach it: the
+ * socket's peer, with an IPv4-mapped IPv6 address (`::ffff:10.0.0.2`) given as plain IPv4.
+ */
+function peerAddressOf(req: IncomingMessage): string | undefined {
+  const address = req.socket.remoteAddress;
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {

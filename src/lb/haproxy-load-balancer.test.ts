@@ -1,0 +1,306 @@
+/**
+ * The data plane against a real HAProxy and real HTTP targets on loopback: targets through the
+ * runtime API, health states, reloads that drop nothing, rules with hostile values, crashes.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, Agent, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
+import { HaproxyLoadBalancer } from './haproxy-load-balancer.js';
+import { sendCommand } from './runtime-socket.js';
+import type { TargetHealth } from './target-health.js';
+
+interface Backend { name: string; port: number; server: Server; healthStatus: number; requests: number }
+
+async function startBackend(name: string): Promise<Backend> {
+  const backend: Backend = { name, port: 0, server: createServer(), healthStatus: 200, requests: 0 };
+  backend.server.on('request', (req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(backend.healthStatus).end();
+      return;
+    }
+    backend.requests += 1;
+    const slow = req.url?.startsWith('/slow');
+    const answer = () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${name} ${req.url}`);
+    if (slow) setTimeout(answer, 1500);
+    else answer();
+  });
+  await new Promise<void>((resolve) => backend.server.listen(0, '127.0.0.1', resolve));
+  backend.port = (backend.server.address() as AddressInfo).port;
+  return backend;
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}, agent?: Agent): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: agent ?? false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err: Error & { reused?: boolean }) => {
+      err.reused = req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+      reject(err);
+    });
+    req.end();
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function group(id: string, backends: Backend[], overrides: Partial<TargetGroupConfig> = {}): TargetGroupConfig {
+  return {
+    targetGroupId: id, algorithm: 'round_robin', slowStartSeconds: 0,
+    healthCheck: { protocol: 'HTTP', port: 'traffic-port', path: '/health', intervalSeconds: 0.2, timeoutSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' },
+    targets: backends.map((b) => ({ targetId: `${b.name}:${b.port}`, address: '127.0.0.1', port: b.port, draining: false })),
+    ...overrides,
+  };
+}
+
+function forwardConfig(port: number, groups: TargetGroupConfig[]): LoadBalancerConfig {
+  return {
+    type: 'application', idleTimeoutSeconds: 60,
+    listeners: [{ port, protocol: 'HTTP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: groups[0]!.targetGroupId, weight: 1 }] } }],
+    targetGroups: groups,
+  };
+}
+
+async function healthOf(lb: HaproxyLoadBalancer, groupId: string): Promise<Record<string, TargetHealth>> {
+  return Object.fromEntries((await lb.targetHealth()).get(groupId) ?? []);
+}
+
+async function allHealthy(lb: HaproxyLoadBalancer, groupId: string, count: number) {
+  return until(`${count} healthy targets`, async () => {
+    const health = Object.values(await healthOf(lb, groupId));
+    return health.length === count && health.every((h) => h.State === 'healthy') ? true : undefined;
+  });
+}
+
+async function reloads(dir: string): Promise<number> {
+  const text = await sendCommand(join(dir, 'master.sock'), 'show proc', 5000);
+  return Number(/master\s+(\d+)/.exec(text)?.[1]);
+}
+
+describe('HaproxyLoadBalancer', () => {
+  const backends: Backend[] = [];
+  const dataPlanes: HaproxyLoadBalancer[] = [];
+  let root = '';
+  const log = (entry: Record<string, unknown>) => { if (process.env['WHARF_TEST_VERBOSE']) process.stderr.write(JSON.stringify(entry) + '\n'); };
+  const newDataPlane = (name: string) => {
+    const lb = new HaproxyLoadBalancer({ dir: join(root, name), bindAddress: '127.0.0.1', threads: 1, log });
+    dataPlanes.push(lb);
+    return lb;
+  };
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'wharf-lb-'));
+    for (const name of ['a', 'b', 'c']) backends.push(await startBackend(name));
+  });
+  after(async () => {
+    for (const lb of dataPlanes) lb.destroy();
+    for (const b of backends) b.server.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves targets once healthy, and adds, drains and removes them without a reload', async () => {
+    const [a, b, c] = backends as [Backend, Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('targets');
+    const tg = group('arn:tg/web', [a, b]);
+    await lb.start(forwardConfig(port, [tg]));
+    await allHealthy(lb, 'arn:tg/web', 2);
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    const reloadsBefore = await reloads(join(root, 'targets'));
+
+    // Add c, drain a, then remove a: all through the runtime API.
+    const withC = { ...tg, targets: [...tg.targets, { targetId: `c:${c.port}`, address: '127.0.0.1', port: c.port, draining: false }] };
+    assert.equal((await lb.apply(forwardConfig(port, [withC]))).reloaded, false);
+    assert.equal((await healthOf(lb, 'arn:tg/web'))[`c:${c.port}`]?.State, 'initial');
+    await allHealthy(lb, 'arn:tg/web', 3);
+    const draining = { ...withC, targets: withC.targets.map((t) => (t.targetId.startsWith('a:') ? { ...t, draining: true } : t)) };
+    assert.equal((await lb.apply(forwardConfig(port, [draining]))).reloaded, false);
+    assert.deepEqual((await healthOf(lb, 'arn:tg/web'))[`a:${a.port}`], { State: 'draining', Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' });
+    const aBefore = a.requests;
+    for (let i = 0; i < 6; i++) assert.notEqual((await get(port, '/')).body.split(' ')[0], 'a');
+    assert.equal(a.requests, aBefore);
+    const removed = { ...withC, targets: withC.targets.filter((t) => !t.targetId.startsWith('a:')) };
+    assert.equal((await lb.apply(forwardConfig(port, [removed]))).reloaded, false);
+    assert.deepEqual(Object.keys(await healthOf(lb, 'arn:tg/web')).sort(), [`b:${b.port}`, `c:${c.port}`]);
+    assert.equal(await reloads(join(root, 'targets')), reloadsBefore);
+    await lb.close();
+  });
+
+  it('reports failing health checks with ELB reasons', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('health');
+    const closedPort = await freePort();
+    const tg = group('arn:tg/h', [a, b]);
+    tg.targets.push({ targetId: 'closed', address: '127.0.0.1', port: closedPort, draining: false });
+    await lb.start(forwardConfig(port, [tg]));
+    try {
+      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
+      const health = await until('the closed port unhealthy', async () => {
+        const h = await healthOf(lb, 'arn:tg/h');
+        return h['closed']?.State === 'unhealthy' ? h : undefined;
+      });
+      assert.equal(health['closed']?.Reason, 'Target.FailedHealthChecks');
+      b.healthStatus = 503;
+      const mismatch = await until('b unhealthy', async () => {
+        const h = (await healthOf(lb, 'arn:tg/h'))[`b:${b.port}`];
+        return h?.State === 'unhealthy' ? h : undefined;
+      });
+      assert.deepEqual(mismatch, { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' });
+      for (let i = 0; i < 4; i++) assert.match((await get(port, '/')).body, /^a /);
+      b.healthStatus = 200;
+      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
+      await until('b healthy again', async () => ((await healthOf(lb, 'arn:tg/h'))[`b:${b.port}`]?.State === 'healthy' ? true : undefined));
+    } finally {
+      b.healthStatus = 200;
+      await lb.close();
+    }
+  });
+
+  it('reloads for listener and rule changes without failing a request in flight or in a stream', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('reload');
+    const tg = group('arn:tg/r', [a, b]);
+    await lb.start(forwardConfig(port, [tg]));
+    await allHealthy(lb, 'arn:tg/r', 2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const failures: string[] = [];
+    let requests = 0;
+    let streaming = true;
+    // A reload closes idle keep-alive connections (HAProxy 2.6's soft stop); a request sent on one
+    // as it closes is retried once, as HTTP/1.1 lets clients do when a reused connection closes
+    // before any response (and as Node's docs advise with request.reusedSocket). No request may
+    // fail otherwise, and none on a new connection.
+    const once = (keepAlive: boolean) => get(port, '/', {}, keepAlive ? agent : undefined);
+    const stream = async (keepAlive: boolean) => {
+      while (streaming) {
+        const res = await once(keepAlive).catch((err: Error & { reused?: boolean }) => (keepAlive && err.reused ? once(true) : Promise.reject(err)))
+          .catch((err: Error) => ({ status: 0, body: err.message, headers: {} }));
+        requests += 1;
+        if (res.status !== 200) failures.push(`${keepAlive ? "keep-alive" : "new connection"}: ${res.status} ${res.body}`);
+      }
+    };
+    const slow = get(port, '/slow', {}, undefined);
+    const streams = [stream(true), stream(true), stream(false), stream(false)];
+    const reloadsBefore = await reloads(join(root, 'reload'));
+    for (let i = 0; i < 5; i++) {
+      const config = forwardConfig(port, [tg]);
+      config.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: [`/rule-${i}`] }], action: { type: 'fixed-response', statusCode: 418 } }];
+      assert.equal((await lb.apply(config)).reloaded, true);
+      assert.equal((await get(port, `/rule-${i}`)).status, 418);
+    }
+    assert.equal((await slow).status, 200);
+    streaming = false;
+    await Promise.all(streams);
+    agent.destroy();
+    assert.equal(await reloads(join(root, 'reload')), reloadsBefore + 5);
+    assert.ok(requests > 20, `only ${requests} requests`);
+    assert.deepEqual(failures, []);
+    // The targets kept their health across the reloads.
+    assert.deepEqual(Object.values(await healthOf(lb, 'arn:tg/r')).map((h) => h.State), ['healthy', 'healthy']);
+    await lb.close();
+  });
+
+  it('routes by rules whose values are hostile, exactly as written', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('rules');
+    const config: LoadBalancerConfig = {
+      type: 'application', idleTimeoutSeconds: 60,
+      listeners: [{
+        port, protocol: 'HTTP',
+        rules: [
+          { priority: 1, conditions: [{ field: 'path-pattern', values: ["/a'b\"c$HOME*"] }], action: { type: 'fixed-response', statusCode: 201, contentType: 'text/plain', messageBody: 'quoted\n"body" $HOME\nbackend x' } },
+          { priority: 2, conditions: [{ field: 'http-header', headerName: 'X-Evil', values: ['v"; use_backend x #*'] }], action: { type: 'fixed-response', statusCode: 202 } },
+          { priority: 3, conditions: [{ field: 'query-string', values: [{ key: 'k&', value: 'v?' }] }], action: { type: 'fixed-response', statusCode: 203 } },
+          { priority: 4, conditions: [{ field: 'host-header', values: ['*.Example.com'] }, { field: 'path-pattern', values: ['/b/*'] }], action: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/b', weight: 1 }] } },
+          { priority: 5, conditions: [{ field: 'path-pattern', values: ['/go/*'] }], action: { type: 'redirect', statusCode: 302, protocol: 'HTTPS', host: 'x.example.org', port: '8443', path: '/new/#{path}', query: '#{query}&from=%"1' } },
+          { priority: 6, conditions: [{ field: 'path-pattern', values: ['*'] }], action: { type: 'fixed-response', statusCode: 404 } },
+        ],
+        defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/a', weight: 1 }] },
+      }],
+      targetGroups: [group('arn:tg/a', [a]), group('arn:tg/b', [b])],
+    };
+    await lb.start(config);
+    await allHealthy(lb, 'arn:tg/a', 1);
+    await allHealthy(lb, 'arn:tg/b', 1);
+    const fixed = await get(port, "/a'b%22c$HOMEx");
+    assert.equal(fixed.status, 404, 'the path is matched raw, so %22 is not a quote');
+    const literal = await get(port, "/a'b\"c$HOME/x");
+    assert.equal(literal.status, 201);
+    assert.equal(literal.body, 'quoted\n"body" $HOME\nbackend x');
+    assert.equal((await get(port, '/', { 'x-evil': 'V"; USE_BACKEND x #anything' })).status, 202);
+    assert.equal((await get(port, '/', { 'x-evil': 'v' })).status, 404);
+    assert.equal((await get(port, '/q?a=1&k&=vX')).status, 203);
+    assert.equal((await get(port, '/q?k&=vXY')).status, 404);
+    assert.match((await get(port, '/b/1', { host: 'api.example.COM:80' })).body, /^b /);
+    assert.equal((await get(port, '/b/1', { host: 'example.com' })).status, 404);
+    const redirect = await get(port, '/go/there?x=1');
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers['location'], 'https://x.example.org:8443/new/go/there?x=1&from=%"1');
+    await lb.close();
+  });
+
+  it('restarts a crashed HAProxy with its targets', async () => {
+    const [a] = backends as [Backend];
+    const port = await freePort();
+    const lb = newDataPlane('crash');
+    await lb.start(forwardConfig(port, [group('arn:tg/c', [a])]));
+    await allHealthy(lb, 'arn:tg/c', 1);
+    const proc = await sendCommand(join(root, 'crash', 'master.sock'), 'show proc', 5000);
+    const worker = Number(/^(\d+)\s+worker/m.exec(proc)?.[1]);
+    process.kill(worker, 'SIGKILL');
+    await until('a restart', async () => (lb.starts === 2 ? true : undefined));
+    await allHealthy(lb, 'arn:tg/c', 1);
+    assert.match((await until('a served request', () => get(port, '/'))).body, /^a /);
+    await lb.close();
+  });
+
+  it('refuses a configuration HAProxy cannot load and keeps serving the previous one', async () => {
+    const [a] = backends as [Backend];
+    const port = await freePort();
+    const busy = createNetServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as AddressInfo).port;
+    try {
+      const failing = newDataPlane('busy-start');
+      await assert.rejects(failing.start(forwardConfig(busyPort, [group('arn:tg/x', [a])])), /HAProxy did not start: .*(bind|socket)/i);
+      const lb = newDataPlane('busy-reload');
+      await lb.start(forwardConfig(port, [group('arn:tg/x', [a])]));
+      await allHealthy(lb, 'arn:tg/x', 1);
+      const twoListeners = forwardConfig(port, [group('arn:tg/x', [a])]);
+      twoListeners.listeners.push({ ...twoListeners.listeners[0]!, port: busyPort });
+      await assert.rejects(lb.apply(twoListeners), /HAProxy refused the new configuration|did not reload/);
+      assert.match((await get(port, '/')).body, /^a /);
+      await lb.close();
+    } finally {
+      busy.close();
+    }
+  });
+});

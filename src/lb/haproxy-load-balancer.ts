@@ -1,0 +1,449 @@
+/**
+ * One load balancer's data plane: an HAProxy process in master-worker mode, owned by this object.
+ *
+ * ```
+ * start(config) ──► render (targets left out) ──► haproxy -W -S master.sock ──► worker up ──► add targets (runtime API)
+ * apply(config) ──► listeners/rules/group settings changed? ──yes──► haproxy -c, save server state, master `reload`
+ *                                     │                                (listeners handed over: no connection lost)
+ *                                     └──────────────► target diff over the runtime API: add / drain / ready / delete
+ * master exits unexpectedly ──► back-off ──► started again from the last applied config
+ * ```
+ *
+ * Targets never cause a reload: a new target is added at weight 0, marked down, then given its
+ * weight, so it gets traffic only once its health checks pass (the group's healthy threshold); a
+ * reload keeps the servers HAProxy runs and their health and drain states (server-state-file).
+ * Calls are serialized; every socket call and process wait has a timeout.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
+import { backendName, isUsableAddress, renderHaproxyConfig, serverArguments, serverName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
+import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
+import { ADDRESS_UNUSABLE, DRAINING, parseServerStats, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
+import * as timeouts from './timeouts.js';
+
+export interface HaproxyLoadBalancerOptions {
+  /** This load balancer's own directory (configuration, sockets, server state). Kept short: socket paths are limited to 107 bytes. */
+  dir: string;
+  /** The address listeners bind: `0.0.0.0` to serve every interface, `127.0.0.1` for tests. */
+  bindAddress: string;
+  /** HAProxy worker threads; one per CPU when absent. */
+  threads?: number;
+  /** The haproxy binary; `haproxy` on the PATH by default. */
+  haproxyPath?: string;
+  log: (entry: Record<string, unknown>) => void;
+}
+
+/** HAProxy could not start, or refused a configuration; `message` carries HAProxy's own words. */
+export class DataPlaneError extends Error {
+  override name = 'DataPlaneError';
+}
+
+/** What one `apply` did. */
+export interface ApplyResult {
+  /** Whether HAProxy was reloaded (listeners, rules or group settings changed). */
+  reloaded: boolean;
+  /** Targets HAProxy refused, with its answer: they stay out of the data plane until the next apply. */
+  targetErrors: { targetGroupId: string; targetId: string; error: string }[];
+}
+
+type Status = 'new' | 'running' | 'closing' | 'closed';
+
+/** A running HAProxy's servers: target group id → target id → the target as it was added, and when. */
+type RunningTargets = Map<string, Map<string, RunningTarget>>;
+interface RunningTarget { target: TargetConfig; addedAtMs: number }
+
+export class HaproxyLoadBalancer {
+  readonly #options: HaproxyLoadBalancerOptions;
+  readonly #files: HaproxyFiles & { config: string; masterSocket: string; pidFile: string };
+  #status: Status = 'new';
+  #child: ChildProcess | undefined;
+  #stderrTail: string[] = [];
+  /** The configuration last applied (what a restart after a crash comes back to). */
+  #desired: LoadBalancerConfig | undefined;
+  /** The rendered text HAProxy runs now (targets left out of it are runtime servers). */
+  #runningText = '';
+  #running: RunningTargets = new Map();
+  /** backend/server → the health last reported, so a judged target keeps its state across reloads. */
+  readonly #health = new Map<string, TargetHealth>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #restartTimer: NodeJS.Timeout | undefined;
+  #crashesInARow = 0;
+  /** How many times HAProxy was started (1 + restarts after crashes). */
+  starts = 0;
+
+  constructor(options: HaproxyLoadBalancerOptions) {
+    this.#options = options;
+    const dir = options.dir;
+    this.#files = {
+      config: join(dir, 'haproxy.cfg'),
+      masterSocket: join(dir, 'master.sock'),
+      runtimeSocket: join(dir, 'runtime.sock'),
+      serverStateFile: join(dir, 'server-state'),
+      bodyDir: join(dir, 'bodies'),
+      pidFile: join(dir, 'haproxy.pid'),
+    };
+    if (Buffer.byteLength(this.#files.runtimeSocket) > 107) throw new DataPlaneError(`data-plane directory path too long for a unix socket: ${dir}`);
+  }
+
+  /** The master process id while HAProxy runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts HAProxy with `config`; resolves once its worker serves, and its targets are added. */
+  start(config: LoadBalancerConfig): Promise<ApplyResult> {
+    if (this.#status !== 'new') return Promise.reject(new DataPlaneError(`cannot start a data plane that is ${this.#status}`));
+    this.#status = 'running';
+    return this.#serialized(async () => {
+      mkdirSync(this.#files.bodyDir, { recursive: true });
+      this.#stopOrphan();
+      this.#desired = config;
+      await this.#launch(config);
+      const targetErrors = await this.#applyTargets(config);
+      this.#runningText = this.#render(config).text;
+      return { reloaded: false, targetErrors };
+    });
+  }
+
+  /**
+   * Makes HAProxy serve `config`: a seamless reload when anything but targets changed, then the
+   * target changes over the runtime API. On a refused configuration HAProxy keeps serving the
+   * previous one and this rejects with HAProxy's reason.
+   */
+  apply(config: LoadBalancerConfig): Promise<ApplyResult> {
+    return this.#serialized(async () => {
+      this.#assertRunning();
+      if (!this.#child) {
+        // Crashed and not yet restarted: the restart will bring this configuration up.
+        this.#desired = config;
+        return { reloaded: false, targetErrors: [] };
+      }
+      const text = this.#render(config).text;
+      const reloaded = text !== this.#runningText;
+      if (reloaded) await this.#reload(config);
+      this.#desired = config;
+      const targetErrors = await this.#applyTargets(config);
+      // What HAProxy runs now: a reload is needed next time only if something but targets changes.
+      this.#runningText = this.#render(config).text;
+      return { reloaded, targetErrors };
+    });
+  }
+
+  /**
+   * Each target of the last applied configuration, by target group id and target id, in ELB's
+   * health states, from HAProxy's health checks.
+   */
+  targetHealth(): Promise<Map<string, Map<string, TargetHealth>>> {
+    return this.#serialized(async () => {
+      this.#assertRunning();
+      const stats = this.#child ? parseServerStats(await sendCommand(this.#files.runtimeSocket, 'show stat -1 4 -1', timeouts.COMMAND_TIMEOUT_MS)) : [];
+      const byName = new Map(stats.map((s) => [`${s.backend}/${s.server}`, s]));
+      const result = new Map<string, Map<string, TargetHealth>>();
+      for (const group of this.#desired?.targetGroups ?? []) {
+        const backend = backendName(group.targetGroupId);
+        const healths = new Map<string, TargetHealth>();
+        for (const target of group.targets) {
+          const key = `${backend}/${serverName(target.targetId)}`;
+          if (!isUsableAddress(target.address)) {
+            healths.set(target.targetId, ADDRESS_UNUSABLE);
+            continue;
+          }
+          const running = this.#running.get(group.targetGroupId)?.get(target.targetId);
+          let health = target.draining ? DRAINING : REGISTRATION_IN_PROGRESS;
+          if (running) {
+            const check = group.healthCheck;
+            const initialChecksDue = Date.now() - running.addedAtMs >= (check.unhealthyThreshold * check.intervalSeconds + check.timeoutSeconds) * 1000;
+            health = targetHealthOf(byName.get(key), target.draining, this.#health.get(key), initialChecksDue);
+          }
+          this.#health.set(key, health);
+          healths.set(target.targetId, health);
+        }
+        result.set(group.targetGroupId, healths);
+      }
+      return result;
+    });
+  }
+
+  /** Soft-stops HAProxy: it stops listening and finishes open requests (killed after CLOSE_GRACE_MS). */
+  async close(): Promise<void> {
+    if (this.#status === 'closed' || this.#status === 'closing') return this.#queue.then(() => undefined, () => undefined);
+    this.#status = 'closing';
+    clearTimeout(this.#restartTimer);
+    await this.#queue.catch(() => undefined);
+    await this.#stop('SIGUSR1', timeouts.CLOSE_GRACE_MS);
+    this.#status = 'closed';
+  }
+
+  /** Stops HAProxy at once (open connections are cut). */
+  destroy(): void {
+    this.#status = 'closed';
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    this.#child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  #assertRunning(): void {
+    if (this.#status !== 'running') throw new DataPlaneError(`the data plane is ${this.#status}`);
+  }
+
+  #serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work, work);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The configuration text for `config` with the servers HAProxy runs now (new targets are added after). */
+  #render(config: LoadBalancerConfig) {
+    const withRunningTargets: LoadBalancerConfig = {
+      ...config,
+      targetGroups: config.targetGroups.map((g) => ({ ...g, targets: [...(this.#running.get(g.targetGroupId)?.values() ?? [])].map((r) => r.target) })),
+    };
+    return renderHaproxyConfig(withRunningTargets, { files: this.#files, bindAddress: this.#options.bindAddress, ...(this.#options.threads ? { threads: this.#options.threads } : {}) });
+  }
+
+  #writeBodies(bodies: Map<string, string>): void {
+    for (const [name, body] of bodies) writeFileSync(join(this.#files.bodyDir, name), body);
+  }
+
+  /** An HAProxy left by a previous server process (it crashed) holds our ports: stop it. */
+  #stopOrphan(): void {
+    if (!existsSync(this.#files.pidFile)) return;
+    const pid = Number(readFileSync(this.#files.pidFile, 'utf8').trim());
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch { /* gone */ }
+    if (pid > 0 && cmdline.includes(this.#files.config)) {
+      this.#options.log({ msg: 'stopping HAProxy left by a previous run', pid, dir: this.#options.dir });
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch { /* already gone */ }
+    }
+    rmSync(this.#files.pidFile, { force: true });
+  }
+
+  /** Starts the master with `config` (no targets yet: they are added at run time) and waits for its worker. */
+  async #launch(config: LoadBalancerConfig): Promise<void> {
+    this.#running = new Map(config.targetGroups.map((g) => [g.targetGroupId, new Map()]));
+    const rendered = this.#render(config);
+    this.#writeBodies(rendered.bodies);
+    writeFileSync(this.#files.config, rendered.text);
+    rmSync(this.#files.masterSocket, { force: true });
+    rmSync(this.#files.runtimeSocket, { force: true });
+    this.#stderrTail = [];
+    const child = spawn(this.#options.haproxyPath ?? 'haproxy',
+      ['-W', '-db', '-S', `${this.#files.masterSocket},mode,600`, '-f', this.#files.config, '-p', this.#files.pidFile],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    this.starts += 1;
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      this.#stderrTail.push(...text.split('\n').filter((l) => l.trim()));
+      this.#stderrTail.splice(0, Math.max(0, this.#stderrTail.length - 20));
+    });
+    let gone = false;
+    child.once('exit', () => { gone = true; });
+    const deadline = Date.now() + timeouts.START_TIMEOUT_MS;
+    for (;;) {
+      if (gone) {
+        this.#child = undefined;
+        throw new DataPlaneError(`HAProxy did not start: ${this.#alerts()}`);
+      }
+      const workers = await this.#processes().catch(() => undefined);
+      if (workers?.workers.length && existsSync(this.#files.runtimeSocket)) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        this.#child = undefined;
+        throw new DataPlaneError(`HAProxy did not start within ${timeouts.START_TIMEOUT_MS} ms: ${this.#alerts()}`);
+      }
+      await delay(timeouts.POLL_INTERVAL_MS);
+    }
+    // Only a process that served is restarted when it exits; one that never came up is an error.
+    child.once('exit', (code, signal) => this.#onExit(child, code, signal));
+    this.#runningText = rendered.text;
+    this.#options.log({ msg: 'HAProxy started', pid: child.pid, dir: this.#options.dir });
+  }
+
+  /** HAProxy's last alerts on stderr: why it refused to start or reload. */
+  #alerts(): string {
+    const alerts = this.#stderrTail.filter((l) => /ALERT|error/i.test(l));
+    return (alerts.length ? alerts : this.#stderrTail).slice(-5).join(' | ') || 'no output';
+  }
+
+  /** The master exits when a worker dies: everything restarts from the last applied configuration. */
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    if (this.#status !== 'running') return;
+    this.#options.log({ msg: 'HAProxy exited; restarting', code, signal, dir: this.#options.dir, stderr: this.#alerts() });
+    this.#health.clear();
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    this.#crashesInARow += 1;
+    const backoffMs = Math.min(timeouts.RESTART_MAX_MS, timeouts.RESTART_BACKOFF_MS * 2 ** (this.#crashesInARow - 1));
+    this.#restartTimer = setTimeout(() => {
+      void this.#serialized(async () => {
+        if (this.#status !== 'running' || this.#child || !this.#desired) return;
+        await this.#launch(this.#desired);
+        await this.#applyTargets(this.#desired);
+        this.#runningText = this.#render(this.#desired).text;
+        this.#crashesInARow = 0;
+      }).catch((err: unknown) => {
+        this.#options.log({ msg: 'HAProxy restart failed', error: String(err), dir: this.#options.dir });
+        if (this.#status === 'running' && !this.#child) this.#scheduleRestart();
+      });
+    }, backoffMs);
+    this.#restartTimer.unref();
+  }
+
+  /** The master CLI's `show proc`: its reload and failure counts, and the current workers' pids. */
+  async #processes(): Promise<{ reloads: number; failed: number; workers: number[] }> {
+    const text = await sendCommand(this.#files.masterSocket, 'show proc', timeouts.COMMAND_TIMEOUT_MS);
+    const master = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(text);
+    if (!master) throw new HaproxyCommandError(`unexpected 'show proc' answer: ${text.slice(0, 200)}`, 'show proc', true);
+    const section = /# workers\n([\s\S]*?)(?:\n#|$)/.exec(text)?.[1] ?? '';
+    const workers = [...section.matchAll(/^(\d+)\s+worker/gm)].map((m) => Number(m[1]));
+    return { reloads: Number(master[1]), failed: Number(master[2]), workers };
+  }
+
+  /** Validates, saves the servers' state, and has the master reload: listeners pass to the new worker. */
+  async #reload(config: LoadBalancerConfig): Promise<void> {
+    const rendered = this.#render(config);
+    this.#writeBodies(rendered.bodies);
+    const candidate = `${this.#files.config}.new`;
+    writeFileSync(candidate, rendered.text);
+    await this.#validate(candidate);
+    const state = await sendCommand(this.#files.runtimeSocket, 'show servers state', timeouts.COMMAND_TIMEOUT_MS);
+    writeFileSync(this.#files.serverStateFile, state);
+    const before = await this.#processes();
+    const previousText = this.#runningText;
+    renameSync(candidate, this.#files.config);
+    // The master answers nothing to `reload` (HAProxy 2.6): completion is read from `show proc`.
+    await sendCommand(this.#files.masterSocket, 'reload', timeouts.COMMAND_TIMEOUT_MS).catch(() => '');
+    const deadline = Date.now() + timeouts.RELOAD_TIMEOUT_MS;
+    for (;;) {
+      await delay(timeouts.POLL_INTERVAL_MS);
+      const now = await this.#processes().catch(() => undefined);
+      if (now && now.failed > before.failed) {
+        writeFileSync(this.#files.config, previousText);
+        throw new DataPlaneError(`HAProxy refused the new configuration: ${this.#alerts()}`);
+      }
+      if (now?.workers.some((pid) => !before.workers.includes(pid))) break;
+      if (Date.now() > deadline) {
+        writeFileSync(this.#files.config, previousText);
+        throw new DataPlaneError(`HAProxy did not reload within ${timeouts.RELOAD_TIMEOUT_MS} ms: ${this.#alerts()}`);
+      }
+    }
+    this.#runningText = rendered.text;
+    // Target groups that went away took their servers with them; new ones start empty.
+    this.#running = new Map(config.targetGroups.map((g) => [g.targetGroupId, this.#running.get(g.targetGroupId) ?? new Map()]));
+    this.#options.log({ msg: 'HAProxy reloaded', dir: this.#options.dir });
+  }
+
+  #validate(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      execFile(this.#options.haproxyPath ?? 'haproxy', ['-c', '-q', '-f', path], { timeout: timeouts.VALIDATE_TIMEOUT_MS }, (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const alerts = stderr.split('\n').filter((l) => /ALERT/.test(l)).slice(0, 5).join(' | ');
+        reject(new DataPlaneError(`HAProxy refused the configuration: ${alerts || stderr.trim() || err.message}`));
+      });
+    });
+  }
+
+  /** Brings the running servers to the configuration's targets over the runtime API. */
+  async #applyTargets(config: LoadBalancerConfig): Promise<ApplyResult['targetErrors']> {
+    const errors: ApplyResult['targetErrors'] = [];
+    for (const group of config.targetGroups) {
+      const running = this.#running.get(group.targetGroupId);
+      if (!running) continue;
+      const backend = backendName(group.targetGroupId);
+      const wanted = new Map(group.targets.filter((t) => isUsableAddress(t.address)).map((t) => [t.targetId, t]));
+      const attempt = async (targetId: string, work: () => Promise<void>) => {
+        try {
+          await work();
+        } catch (err) {
+          if (err instanceof HaproxyCommandError && err.retryable) throw err;
+          errors.push({ targetGroupId: group.targetGroupId, targetId, error: err instanceof Error ? err.message : String(err) });
+        }
+      };
+      for (const [targetId, { target: current, addedAtMs }] of running) {
+        const target = wanted.get(targetId);
+        const server = `${backend}/${serverName(targetId)}`;
+        if (!target || target.address !== current.address || target.port !== current.port) {
+          await attempt(targetId, async () => {
+            await this.#removeServer(server);
+            running.delete(targetId);
+            this.#health.delete(server);
+          });
+        } else if (target.draining !== current.draining) {
+          await attempt(targetId, async () => {
+            await this.#command(`set server ${server} state ${target.draining ? 'drain' : 'ready'}`, '');
+            running.set(targetId, { target, addedAtMs });
+          });
+        }
+      }
+      for (const [targetId, target] of wanted) {
+        // A target deregistered before it was ever added has nothing to drain.
+        if (running.has(targetId) || target.draining) continue;
+        await attempt(targetId, async () => {
+          await this.#addServer(group, target);
+          running.set(targetId, { target, addedAtMs: Date.now() });
+        });
+      }
+    }
+    return errors;
+  }
+
+  /** Adds a server that receives nothing until its health checks pass the healthy threshold. */
+  async #addServer(group: TargetGroupConfig, target: TargetConfig): Promise<void> {
+    const server = `${backendName(group.targetGroupId)}/${serverName(target.targetId)}`;
+    await this.#command(`add server ${server} ${serverArguments(group, target, 0)}`, 'New server registered.');
+    try {
+      await this.#command(`enable health ${server}`, '');
+      await this.#command(`set server ${server} state ready`, '');
+      // Leaving maintenance counts a checked server as up; marking it down makes it earn that.
+      await this.#command(`set server ${server} health down`, '');
+      await this.#command(`set weight ${server} ${TARGET_WEIGHT}`, '');
+    } catch (err) {
+      await this.#removeServer(server).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Takes a server out: maintenance, its open sessions cut, then deleted. */
+  async #removeServer(server: string): Promise<void> {
+    await this.#command(`set server ${server} state maint`, '');
+    await this.#command(`shutdown sessions server ${server}`, '');
+    // Sessions end asynchronously; deletion is refused until they have.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#command(`del server ${server}`, 'Server deleted.');
+        return;
+      } catch (err) {
+        if (attempt >= 20 || (err instanceof HaproxyCommandError && err.retryable)) throw err;
+        await delay(timeouts.POLL_INTERVAL_MS);
+      }
+    }
+  }
+
+  #command(command: string, expected: string): Promise<void> {
+    return expectAnswer(this.#files.runtimeSocket, command, expected, timeouts.COMMAND_TIMEOUT_MS);
+  }
+
+  async #stop(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+    rmSync(this.#files.pidFile, { force: true });
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
