@@ -36,13 +36,13 @@ interface Harness {
   close: () => Promise<void>;
 }
 
-async function withServer(handlers: Record<string, QueryOperationHandler>, run: (h: Harness) => Promise<void>): Promise<void> {
+async function withServer(handlers: Record<string, QueryOperationHandler>, run: (h: Harness) => Promise<void>, model: ServiceModel = elbv2Model): Promise<void> {
   const logs: Harness['logs'] = [];
   const calls: Harness['calls'] = [];
   const recorded = Object.fromEntries(Object.entries(handlers).map(([name, handler]): [string, QueryOperationHandler] =>
     [name, (input, ctx) => { calls.push({ input, ctx }); return handler(input, ctx); }]));
   const handle = createQueryProtocolHandler({
-    services: [{ signingName: 'elasticloadbalancing', model: elbv2Model, handlers: recorded }],
+    services: [{ signingName: 'elasticloadbalancing', model, handlers: recorded }],
     lookupSecret: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     maxBodyBytes: MAX_BODY_BYTES,
     logger: (entry) => logs.push(entry),
@@ -229,6 +229,15 @@ test('input the model refuses is ValidationError naming each field the query way
   });
 });
 
+test('a model that also speaks JSON is validated the query way when served over the query protocol', async () => {
+  const jsonToo: ServiceModel = { ...elbv2Model, metadata: { ...elbv2Model.metadata, protocol: 'json' } };
+  await withServer({ DescribeLoadBalancers: async () => ({}) }, async ({ port }) => {
+    const res = await raw(port, { body: 'Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=0&Names.member.1=' });
+    assert.equal(res.status, 400);
+    assert.match(res.body, /<Code>ValidationError<\/Code><Message>1 validation error detected: Value '0' at 'pageSize' failed to satisfy constraint: /);
+  }, jsonToo);
+});
+
 test('an unexpected handler error is InternalFailure 500 (Receiver) without details, logged with the request id', async () => {
   await withServer({ DescribeLoadBalancers: async () => { throw new Error('database password is hunter2'); } }, async ({ port, logs }) => {
     const res = await raw(port, { body: 'Action=DescribeLoadBalancers&Version=2015-12-01' });
@@ -356,7 +365,7 @@ test('XML output: renamed and flattened elements, maps, timestamps from Dates or
   assert.match(queryResponseXml(miniModel, 'Op', { At: new Date(0) }, 'r'), /<At>1970-01-01T00:00:00.000Z<\/At>/);
   assert.equal(queryResponseXml(miniModel, 'NoOutput', undefined, 'r'),
     '<?xml version="1.0" encoding="UTF-8"?>\n<NoOutputResponse xmlns="urn:test"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></NoOutputResponse>');
-  assert.equal(queryErrorXml(undefined, { code: 'Throttling', httpStatus: 400 }, 'r'),
+  assert.equal(queryErrorXml(undefined, { code: 'Throttling', message: undefined, httpStatus: 400 }, 'r'),
     '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code></Error><RequestId>r</RequestId></ErrorResponse>');
   assert.equal(escapeXml('plain text'), 'plain text');
 });
