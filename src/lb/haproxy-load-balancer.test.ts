@@ -151,6 +151,48 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('reuses connections to targets, and a slot given to a new target reaches only it (regression: servers added with add server never reused a connection)', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const dir = 'reuse';
+    const lb = newDataPlane(dir);
+    const tg = group('arn:tg/reuse', [a]);
+    await lb.start(forwardConfig(port, [tg]));
+    await allHealthy(lb, 'arn:tg/reuse', 1);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 20; i++) assert.match((await get(port, '/', {}, agent)).body, /^a /);
+    const stat = await sendCommand(join(root, dir, 'runtime.sock'), 'show stat -1 4 -1', 5000);
+    const [header, ...rows] = stat.trim().split('\n');
+    const columns = header!.replace(/^# /, '').split(',');
+    const slot0 = rows.map((r) => r.split(',')).find((f) => f[columns.indexOf('svname')] === 'slot0')!;
+    assert.ok(Number(slot0[columns.indexOf('reuse')]) > 0, 'no backend connection was reused');
+    // a leaves slot 0, b takes it: every request goes to b, none over a's old connections.
+    await lb.apply(forwardConfig(port, [{ ...tg, targets: group('x', [b]).targets }]));
+    await allHealthy(lb, 'arn:tg/reuse', 1);
+    for (let i = 0; i < 10; i++) assert.match((await get(port, '/', {}, agent)).body, /^b /);
+    agent.destroy();
+    await lb.close();
+  });
+
+  it('grows the slots of a full group with one reload, and no reload until they are full again', async () => {
+    const [a] = backends as [Backend];
+    const port = await freePort();
+    const dir = 'slots';
+    const lb = newDataPlane(dir);
+    // Distinct addresses in the loopback range; only 127.0.0.1 answers (the test targets listen there).
+    const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ targetId: `t${i}`, address: `127.0.0.${i + 1}`, port: a.port, draining: false }));
+    const tg = { ...group('arn:tg/slots', []), targets: targets(16) };
+    await lb.start(forwardConfig(port, [tg]));
+    const before = await reloads(join(root, dir));
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(17) }]))).reloaded, true);
+    assert.equal(await reloads(join(root, dir)), before + 1);
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(32) }]))).reloaded, false);
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(1) }]))).reloaded, false);
+    await allHealthy(lb, 'arn:tg/slots', 1);
+    assert.match((await get(port, '/')).body, /^a /);
+    await lb.close();
+  });
+
   it('reports failing health checks with ELB reasons', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
