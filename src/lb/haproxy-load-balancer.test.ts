@@ -309,6 +309,23 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('keeps a client on its target with the AWSALB cookie when stickiness is on', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('sticky');
+    await lb.start(forwardConfig(port, [group('arn:tg/sticky', [a, b], { stickinessSeconds: 600 })]));
+    await allHealthy(lb, 'arn:tg/sticky', 2);
+    const first = await get(port, '/');
+    const cookie = /^(AWSALB=[^;]+); Max-Age=600; Path=\//.exec(String(first.headers['set-cookie']))?.[1];
+    assert.ok(cookie, `no AWSALB cookie in ${String(first.headers['set-cookie'])}`);
+    const target = first.body.split(' ')[0];
+    for (let i = 0; i < 6; i++) assert.equal((await get(port, '/', { cookie })).body.split(' ')[0], target);
+    const unstuck = new Set<string>();
+    for (let i = 0; i < 6; i++) unstuck.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.equal(unstuck.size, 2);
+    await lb.close();
+  });
+
   it('restarts a crashed HAProxy with its targets', async () => {
     const [a] = backends as [Backend];
     const port = await freePort();
