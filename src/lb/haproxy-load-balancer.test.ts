@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, Agent, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { freeLoopbackPort as freePort, pollUntil as until } from '../testkit/polling.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
@@ -34,14 +36,6 @@ async function startBackend(name: string): Promise<Backend> {
   return backend;
 }
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function get(port: number, path: string, headers: Record<string, string> = {}, agent?: Agent): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers, agent: agent ?? false, timeout: 10_000 }, (res) => {
@@ -55,16 +49,6 @@ function get(port: number, path: string, headers: Record<string, string> = {}, a
     });
     req.end();
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function group(id: string, backends: Backend[], overrides: Partial<TargetGroupConfig> = {}): TargetGroupConfig {
@@ -115,7 +99,14 @@ describe('HaproxyLoadBalancer', () => {
     root = mkdtempSync(join(tmpdir(), 'wharf-lb-'));
     for (const name of ['a', 'b', 'c']) backends.push(await startBackend(name));
   });
+  /** HAProxies a test leaves without an owner, killed at the end whatever happens. */
+  const orphans: number[] = [];
   after(async () => {
+    for (const pid of orphans) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+    }
     for (const lb of dataPlanes) lb.destroy();
     for (const b of backends) b.server.close();
     rmSync(root, { recursive: true, force: true });
@@ -338,6 +329,34 @@ describe('HaproxyLoadBalancer', () => {
     await until('a restart', async () => (lb.starts === 2 ? true : undefined));
     await allHealthy(lb, 'arn:tg/c', 1);
     assert.match((await until('a served request', () => get(port, '/'))).body, /^a /);
+    await lb.close();
+  });
+
+  it('stops the HAProxy a dead server process left behind before starting its own', async () => {
+    const [a] = backends as [Backend];
+    const port = await freePort();
+    const dir = join(root, 'orphan');
+    const config = forwardConfig(port, [group('arn:tg/o', [a])]);
+    const script = `import { HaproxyLoadBalancer } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+      const lb = new HaproxyLoadBalancer({ dir: ${JSON.stringify(dir)}, bindAddress: '127.0.0.1', threads: 1, log() {} });
+      await lb.start(${JSON.stringify(config)});
+      process.stdout.write('started\\n');
+      setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      owner.stdout.on('data', (d: Buffer) => { if (String(d).includes('started')) resolve(); });
+      owner.once('exit', (code) => reject(new Error(`the owner exited (${code})`)));
+    });
+    const orphan = Number(readFileSync(join(dir, 'haproxy.pid'), 'utf8'));
+    orphans.push(orphan);
+    owner.kill('SIGKILL');
+    await new Promise((resolve) => owner.once('exit', resolve));
+    assert.doesNotThrow(() => process.kill(orphan, 0), 'HAProxy outlived its owner');
+    const lb = newDataPlane('orphan');
+    await lb.start(config);
+    await until('the orphan gone', async () => { try { process.kill(orphan, 0); return undefined; } catch { return true; } });
+    await allHealthy(lb, 'arn:tg/o', 1);
+    assert.match((await get(port, '/')).body, /^a /);
     await lb.close();
   });
 

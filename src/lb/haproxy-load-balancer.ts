@@ -99,7 +99,7 @@ export class HaproxyLoadBalancer {
     this.#status = 'running';
     return this.#serialized(async () => {
       mkdirSync(this.#files.bodyDir, { recursive: true });
-      this.#stopOrphan();
+      await this.#stopOrphan();
       this.#desired = config;
       await this.#launch(config);
       const targetErrors = await this.#applyTargets(config);
@@ -224,8 +224,8 @@ export class HaproxyLoadBalancer {
     for (const [name, body] of bodies) writeFileSync(join(this.#files.bodyDir, name), body);
   }
 
-  /** An HAProxy left by a previous server process (it crashed) holds our ports: stop it. */
-  #stopOrphan(): void {
+  /** An HAProxy left by a previous server process (it crashed) holds our ports: stop it, and wait until it has gone. */
+  async #stopOrphan(): Promise<void> {
     if (!existsSync(this.#files.pidFile)) return;
     const pid = Number(readFileSync(this.#files.pidFile, 'utf8').trim());
     let cmdline = '';
@@ -237,6 +237,8 @@ export class HaproxyLoadBalancer {
       try {
         process.kill(pid, 'SIGTERM');
       } catch { /* already gone */ }
+      const deadline = Date.now() + timeouts.CLOSE_GRACE_MS;
+      while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await delay(timeouts.POLL_INTERVAL_MS);
     }
     rmSync(this.#files.pidFile, { force: true });
   }
