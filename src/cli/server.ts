@@ -44,6 +44,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     host: values.host,
     port,
     registryDir: join(dataDir, 'registry'),
+    logsPath: join(dataDir, 'logs.db'),
     ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,
