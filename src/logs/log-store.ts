@@ -86,9 +86,9 @@ export class LogStore {
       addStored: db.prepare<[number, number]>('UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?'),
       stream: db.prepare<[number, string], StreamRow>('SELECT * FROM log_streams WHERE group_id = ? AND name = ?'),
       insertStream: db.prepare<[number, string, number]>('INSERT INTO log_streams (group_id, name, created_ms) VALUES (?, ?, ?)'),
-      touchStream: db.prepare<[number, number, number, number]>(`UPDATE log_streams SET
-        first_event_ms = min(coalesce(first_event_ms, ?1), ?1), last_event_ms = max(coalesce(last_event_ms, ?2), ?2),
-        last_ingestion_ms = ?3, sequence = sequence + 1 WHERE id = ?4`),
+      touchStream: db.prepare<[{ first: number; last: number; now: number; id: number }]>(`UPDATE log_streams SET
+        first_event_ms = min(coalesce(first_event_ms, @first), @first), last_event_ms = max(coalesce(last_event_ms, @last), @last),
+        last_ingestion_ms = @now, sequence = sequence + 1 WHERE id = @id`),
       insertEvent: db.prepare<[number, number, number, number, string]>(
         'INSERT INTO log_events (group_id, stream_id, ts, ingestion_ms, message) VALUES (?, ?, ?, ?, ?)'),
       deleteGroupEvents: db.prepare<[number]>('DELETE FROM log_events WHERE group_id = ?'),
@@ -133,9 +133,9 @@ export class LogStore {
     }
     const after = q.nextToken === undefined ? '' : decodeToken(q.nextToken, 'g');
     const limit = q.limit ?? READ_LIMITS.describeDefault;
-    const rows = this.#db.prepare<[string, string, string, number], GroupRow>(`SELECT * FROM log_groups
-      WHERE name > ? AND substr(name, 1, length(?2)) = ?2 AND instr(name, ?3) > 0 ORDER BY name LIMIT ?4`)
-      .all(after, q.prefix ?? '', q.pattern ?? '', limit + 1);
+    const rows = this.#db.prepare<[{ after: string; prefix: string; pattern: string; limit: number }], GroupRow>(`SELECT * FROM log_groups
+      WHERE name > @after AND substr(name, 1, length(@prefix)) = @prefix AND instr(name, @pattern) > 0 ORDER BY name LIMIT @limit`)
+      .all({ after, prefix: q.prefix ?? '', pattern: q.pattern ?? '', limit: limit + 1 });
     const page = rows.slice(0, limit);
     const out: DescribeLogGroupsResponse = {
       logGroups: page.map((g) => (q.pattern !== undefined
@@ -197,7 +197,8 @@ export class LogStore {
     const dir = q.descending ? 'DESC' : 'ASC';
     const cmp = q.descending ? '<' : '>';
     // Keyset paging: the token is the sort key of the last stream answered.
-    const key = byTime ? 'coalesce(last_event_ms, -1), name' : "0, name";
+    const sortKey = byTime ? 'coalesce(last_event_ms, -1), name' : 'name';
+    const afterKey = byTime ? '@afterKey, @afterName' : '@afterName';
     let after: [number, string] | undefined;
     if (q.nextToken !== undefined) {
       const raw = decodeToken(q.nextToken, byTime ? 't' : 'n');
@@ -205,10 +206,10 @@ export class LogStore {
       after = [Number(raw.slice(0, sep)), raw.slice(sep + 1)];
       if (sep < 0 || !Number.isInteger(after[0])) throw invalidToken();
     }
-    const rows = this.#db.prepare<unknown[], StreamRow>(`SELECT * FROM log_streams WHERE group_id = ?
-        AND substr(name, 1, length(?2)) = ?2 ${after ? `AND (${key}) ${cmp} (?3, ?4)` : ''}
-        ORDER BY ${key.split(', ').map((k) => `${k} ${dir}`).join(', ')} LIMIT ${limit + 1}`)
-      .all(g.id, q.prefix ?? '', ...(after ?? []));
+    const rows = this.#db.prepare<[Record<string, unknown>], StreamRow>(`SELECT * FROM log_streams WHERE group_id = @group
+        AND substr(name, 1, length(@prefix)) = @prefix ${after ? `AND (${sortKey}) ${cmp} (${afterKey})` : ''}
+        ORDER BY ${byTime ? `coalesce(last_event_ms, -1) ${dir}, ` : ''}name ${dir} LIMIT ${limit + 1}`)
+      .all({ group: g.id, prefix: q.prefix ?? '', ...(after ? { afterName: after[1], ...(byTime ? { afterKey: after[0] } : {}) } : {}) });
     const page = rows.slice(0, limit);
     const out: DescribeLogStreamsResponse = { logStreams: page.map((s) => this.presentStream(g.name, s)) };
     const last = page[page.length - 1];
@@ -246,7 +247,7 @@ export class LogStore {
         bytes += Buffer.byteLength(e.message!, 'utf8');
       }
       if (checked.end > checked.first) {
-        this.#s.touchStream.run(events[checked.first]!.timestamp!, events[checked.end - 1]!.timestamp!, now, s.id);
+        this.#s.touchStream.run({ first: events[checked.first]!.timestamp!, last: events[checked.end - 1]!.timestamp!, now, id: s.id });
         this.#s.addStored.run(bytes, g.id);
       }
       const out: PutLogEventsResponse = { nextSequenceToken: sequenceToken(s.sequence + 1) };
@@ -388,8 +389,8 @@ export class LogStore {
 
   /** Stream id → name for the streams a FilterLogEvents call reads. */
   private streamNamesOf(g: GroupRow, names: string[] | undefined, prefix: string | undefined): Map<number, string> {
-    const rows = this.#db.prepare<[number, string], { id: number; name: string }>(
-      'SELECT id, name FROM log_streams WHERE group_id = ? AND substr(name, 1, length(?2)) = ?2').all(g.id, prefix ?? '');
+    const rows = this.#db.prepare<[{ group: number; prefix: string }], { id: number; name: string }>(
+      'SELECT id, name FROM log_streams WHERE group_id = @group AND substr(name, 1, length(@prefix)) = @prefix').all({ group: g.id, prefix: prefix ?? '' });
     const wanted = names === undefined ? undefined : new Set(names);
     return new Map(rows.filter((r) => !wanted || wanted.has(r.name)).map((r) => [r.id, r.name]));
   }
