@@ -131,6 +131,31 @@ export class DockerClient {
     });
   }
 
+  /**
+   * A streaming request whose body is raw bytes (container logs): `onData` gets each chunk as it
+   * arrives. Only the response headers are bounded by `timeoutMs`; the stream runs until it ends
+   * (resolves) or `signal` aborts or the connection fails (rejects).
+   */
+  rawStream(req: DockerRequest, onData: (chunk: Buffer) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const r = this.open(req, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => reject(new DockerHttpError(status, engineMessage(Buffer.concat(chunks)) || `HTTP ${status}`)));
+          return;
+        }
+        res.on('data', onData);
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('docker stream aborted')));
+        res.on('end', () => resolve());
+      }, reject, true);
+      r.end();
+    });
+  }
+
   /** Frees the keep-alive sockets so the process can exit. */
   close(): void {
     this.agent.destroy();
