@@ -183,7 +183,7 @@ export class Agent {
     });
     this.log = this.o.logger;
     this.clock = this.o.clock;
-    this.logDocker = options.logSource ? undefined : new DockerClient(options.dockerHost);
+    this.logDocker = options.logSource ? undefined : new DockerClient(options.dockerHost, { maxSockets: Infinity });
     const logsClients = new Map<string, EcsClient>();
     this.logShipper = new LogShipper({
       dir: path.join(this.o.dataDir, 'logs'),

@@ -52,10 +52,15 @@ export interface DockerResponse {
 export class DockerClient {
   private readonly target: { socketPath: string } | { host: string; port: number };
   /** Keep-alive: reusing one socket saves a connect per call on the task start path. */
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly agent: http.Agent;
 
-  constructor(dockerHost?: string) {
+  /**
+   * `maxSockets` bounds concurrent calls (32 by default); a client that holds one long-lived
+   * stream per container (log following) must not be bounded, or the 33rd container would wait.
+   */
+  constructor(dockerHost?: string, options: { maxSockets?: number } = {}) {
     this.target = parseDockerHost(dockerHost ?? process.env.DOCKER_HOST);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 32 });
   }
 
   /** JSON request; resolves with the parsed body (undefined when empty). Accepts 304 as success. */

@@ -320,6 +320,7 @@ export class LogStore {
       at = { ts: ts!, id: id! };
     }
     const names = this.streamNamesOf(g, q.streamNames, q.streamPrefix);
+    if (names.size === 0) return { events: [] };
     const limit = q.limit ?? READ_LIMITS.maxEvents;
     const from = q.startTime ?? 0;
     const to = q.endTime ?? Number.MAX_SAFE_INTEGER;
