@@ -255,7 +255,10 @@ class ContainerFollower {
       try {
         if (!this.#streamReady) await this.#ensureStream(api, target);
         if (events.length > 0) {
-          await api.call('PutLogEvents', { logGroupName: target.logGroupName, logStreamName: target.logStreamName, logEvents: events }, { signal: this.signal });
+          const out = await api.call<{ rejectedLogEventsInfo?: Record<string, number> }>('PutLogEvents',
+            { logGroupName: target.logGroupName, logStreamName: target.logStreamName, logEvents: events }, { signal: this.signal });
+          // Too old, expired or too far in the future for CloudWatch: dropped, as the service drops them.
+          if (out.rejectedLogEventsInfo) log.warn('log events rejected by the server', { containerId: this.containerId, ...target, ...out.rejectedLogEventsInfo });
           this.#lastTimestamp = events[events.length - 1]!.timestamp;
         }
         this.buffer.markShipped(end);
