@@ -167,7 +167,12 @@ describe('PutLogEvents', () => {
     assert.deepEqual(events, []);
   });
 
-  it('takes a full 1 MiB batch of 10,000 events', async () => {
+  it('refuses a request body over the Logs limit before reading it', async () => {
+    const huge = 'h'.repeat(1024 * 1024);
+    await rejectsWith(put('/put-limits', 'a', Array.from({ length: 8 }, () => ({ timestamp: nowMs, message: huge }))), 'RequestEntityTooLargeException');
+  });
+
+  it('takes a full 1 MiB batch of 10,000 events, whose JSON is larger than the server\'s 1 MiB ECS limit', async () => {
     await stream('/put-full', 'a');
     const msg = 'z'.repeat(Math.floor(1_048_576 / 10_000) - 26);
     const r = await put('/put-full', 'a', Array.from({ length: 10_000 }, (_, i) => ({ timestamp: nowMs - 10_000 + i, message: msg })));
