@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { TaskStateReport } from '../model/agent-protocol.js';
 import { agentTask } from '../testkit/agent-tasks.js';
 import type { ContainerLogLine, ContainerLogSource } from './container-logs.js';
-import { LogStreamParser, timeKey, timeKeyMs } from './container-logs.js';
+import { ContainerGoneError, LogStreamParser, timeKey, timeKeyMs } from './container-logs.js';
 import { LogBuffer } from './log-buffer.js';
 import { batchOf, LogShipper, SHIP_LIMITS } from './log-shipper.js';
 import type { LogsApi } from './log-shipper.js';
@@ -199,6 +199,27 @@ describe('LogShipper', () => {
     assert.notEqual(source.follows[1], undefined, 'the second run resumed from a cursor');
     assert.deepEqual(api.messages('g', stream), Array.from({ length: total }, (_, i) => `line ${i}`));
     await until(() => second.idle, 'idle');
+    await second.close();
+  });
+
+  it('after a restart, drains and removes the buffer of a container that is gone meanwhile', async () => {
+    const dir = tempDir();
+    const source = new FakeSource();
+    const api = new FakeLogs();
+    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-create-group': 'true' });
+    const first = shipper(dir, source, api);
+    first.watchTask(task);
+    api.down = true;
+    source.push('a', 'b');
+    first.onTaskReport(report(task, 'RUNNING', 'vanished'));
+    await until(() => api.calls.length > 1, 'a failed attempt');
+    await first.close();
+    api.down = false;
+    const gone: ContainerLogSource = { follow: () => Promise.reject(new ContainerGoneError('no such container')) };
+    const second = shipper(dir, gone, api);
+    second.start();
+    await until(() => LogBuffer.list(dir).length === 0, 'the buffer removed');
+    assert.deepEqual(api.messages('g', 'vanished'), ['a', 'b']);
     await second.close();
   });
 

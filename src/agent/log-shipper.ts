@@ -13,8 +13,8 @@
  *            server unreachable or failing ──► backoff, retry the same batch (order kept)
  *            InvalidParameter (a batch the server can never take) ──► logged, skipped
  *
- * After an agent restart every buffer on disk resumes shipping at once, and reading resumes when
- * the task's container is seen again (re-adoption reports it), from the saved cursor.
+ * After an agent restart every buffer on disk resumes shipping and reading (from its saved cursor)
+ * at once; a buffer whose container is gone is drained and then removed.
  */
 import path from 'node:path';
 import type { AgentContainer, AgentTask, TaskStateReport } from '../model/agent-protocol.js';
@@ -85,13 +85,16 @@ export class LogShipper {
     this.#o = options;
   }
 
-  /** Resumes shipping every buffer left on disk by a previous run. */
+  /**
+   * Resumes every buffer left on disk by a previous run: shipping at once, and reading too, from
+   * its cursor (a container that is gone meanwhile ends its buffer once drained).
+   */
   start(): void {
     for (const dir of LogBuffer.list(this.#o.dir)) {
       const containerId = path.basename(dir);
       if (this.#followers.has(containerId)) continue;
       try {
-        this.#add(containerId, LogBuffer.open(dir), false);
+        this.#add(containerId, LogBuffer.open(dir), true);
       } catch (err) {
         this.#o.logger.error('log buffer unreadable; left on disk', { dir, error: err });
       }
@@ -122,7 +125,7 @@ export class LogShipper {
         this.#o.logger.warn('awslogs container without awslogs-group: its output is not shipped', { taskArn: task.taskArn, container: c.name });
         continue;
       }
-      this.#add(c.runtimeId, LogBuffer.open(path.join(this.#o.dir, c.runtimeId), target), true);
+      this.#add(c.runtimeId, LogBuffer.open(path.join(this.#o.dir, c.runtimeId), target), false);
     }
     if (report.lastStatus === 'STOPPED') this.#tasks.delete(report.taskArn);
   }
@@ -145,11 +148,12 @@ export class LogShipper {
     this.#followers.clear();
   }
 
-  #add(containerId: string, buffer: LogBuffer, read: boolean): void {
+  /** `recheck`: a buffer from a previous run, read once even if finished, to learn whether its container is gone. */
+  #add(containerId: string, buffer: LogBuffer, recheck: boolean): void {
     const follower = new ContainerFollower(containerId, buffer, this.#o, this.#abort.signal, () => this.#followers.delete(containerId));
     this.#followers.set(containerId, follower);
     follower.ship();
-    if (read) follower.read();
+    follower.read(recheck);
   }
 }
 
@@ -176,10 +180,13 @@ class ContainerFollower {
     return this.buffer.drained;
   }
 
-  /** Starts the read loop unless it runs or the container's output was read to its end. */
-  read(): void {
-    if (this.#reading || this.buffer.finished || this.signal.aborted) return;
-    this.#reading = this.#readLoop().finally(() => { this.#reading = undefined; });
+  /**
+   * Starts the read loop unless it runs or the container's output was read to its end; `recheck`
+   * reads once even then, to learn whether the container still exists.
+   */
+  read(recheck = false): void {
+    if (this.#reading || (this.buffer.finished && !recheck) || this.signal.aborted) return;
+    this.#reading = this.#readLoop(recheck).finally(() => { this.#reading = undefined; });
   }
 
   ship(): void {
@@ -204,10 +211,12 @@ class ContainerFollower {
     wake?.();
   }
 
-  async #readLoop(): Promise<void> {
+  async #readLoop(recheck: boolean): Promise<void> {
     const backoff = new Backoff(SHIP_BACKOFF.initialMs, SHIP_BACKOFF.maxMs, this.o.random);
     const log = this.o.logger;
-    while (!this.signal.aborted && !this.buffer.finished) {
+    let once = recheck;
+    while (!this.signal.aborted && (!this.buffer.finished || once)) {
+      once = false;
       try {
         const stopped = await this.o.source.follow(this.containerId, this.buffer.beginReading(), (lines) => {
           this.buffer.append(lines);
@@ -223,8 +232,9 @@ class ContainerFollower {
       } catch (err) {
         if (this.signal.aborted) break;
         if (err instanceof ContainerGoneError) {
-          log.warn('container gone before its output was read to the end', { containerId: this.containerId });
+          if (!this.buffer.finished) log.warn('container gone before its output was read to the end', { containerId: this.containerId });
           this.buffer.finish();
+          this.#removed = true;
           this.#poke();
           break;
         }
