@@ -16,7 +16,11 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { ContainerRuntime, ContainerState, ImagePullBehavior, RuntimeEvent, RuntimeInfo, Subscription } from './container-runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
-import { ECR_SERVICE, EcsApiError, EcsClient } from './ecs-client.js';
+import { DockerLogSource } from './container-logs.js';
+import type { ContainerLogSource } from './container-logs.js';
+import { DockerClient } from './docker-client.js';
+import { ECR_SERVICE, EcsApiError, EcsClient, LOGS_SERVICE } from './ecs-client.js';
+import { LogShipper } from './log-shipper.js';
 import { RegistryAuth } from './registry-auth.js';
 import { GatewayClient } from './gateway-client.js';
 import type { Logger } from './log.js';
@@ -60,6 +64,8 @@ export interface AgentOptions {
   reservedUdpPorts?: string[];
   /** The container runtime; a DockerRuntime on dockerHost by default (then owned and closed by the agent). */
   runtime?: ContainerRuntime;
+  /** Where awslogs containers' output is read from; Docker on dockerHost by default. */
+  logSource?: ContainerLogSource;
   logger?: Logger;
   clock?: Clock;
   /** Reported in versionInfo. */
@@ -67,7 +73,7 @@ export interface AgentOptions {
   agentHash?: string;
 }
 
-type Resolved = Required<Omit<AgentOptions, 'runtime' | 'dockerHost'>> & { dockerHost: string | undefined };
+type Resolved = Required<Omit<AgentOptions, 'runtime' | 'dockerHost' | 'logSource'>> & { dockerHost: string | undefined };
 
 function packageVersion(): string {
   try {
@@ -142,6 +148,9 @@ export class Agent {
   private adoptable: Map<string, ContainerState[]> | undefined;
   private listedTasks = new Set<string>();
   private closing = false;
+  private readonly logShipper: LogShipper;
+  /** The Docker client of the default log source, closed with the agent. */
+  private readonly logDocker: DockerClient | undefined;
 
   constructor(options: AgentOptions) {
     this.o = {
@@ -174,6 +183,19 @@ export class Agent {
     });
     this.log = this.o.logger;
     this.clock = this.o.clock;
+    this.logDocker = options.logSource ? undefined : new DockerClient(options.dockerHost, { maxSockets: Infinity });
+    const logsClients = new Map<string, EcsClient>();
+    this.logShipper = new LogShipper({
+      dir: path.join(this.o.dataDir, 'logs'),
+      source: options.logSource ?? new DockerLogSource(this.logDocker!),
+      api: (region) => {
+        let client = logsClients.get(region);
+        if (!client) logsClients.set(region, client = new EcsClient({ serverUrl: options.serverUrl, region, credentials: options.credentials, service: LOGS_SERVICE }));
+        return client;
+      },
+      region: this.o.region,
+      logger: this.log,
+    });
   }
 
   /** This instance's ARN, once registered. */
@@ -196,6 +218,8 @@ export class Agent {
    */
   async start(): Promise<void> {
     const signal = this.abort.signal;
+    // Lines buffered before a restart go to the server whether or not registration succeeds yet.
+    this.logShipper.start();
     const saved = await readAgentState(this.o.dataDir);
     if (saved && saved.cluster !== this.o.cluster) {
       throw new Error(`data mismatch: the saved container instance belongs to cluster ${saved.cluster}, not ${this.o.cluster}; ` +
@@ -245,6 +269,8 @@ export class Agent {
     await this.applying?.catch(() => undefined);
     await Promise.all([...this.runners.values()].map((r) => r.close()));
     for (const cancel of this.cleanups.values()) cancel();
+    await this.logShipper.close();
+    this.logDocker?.close();
     if (this.ownsRuntime) (this.runtime as DockerRuntime).close();
   }
 
@@ -256,6 +282,7 @@ export class Agent {
     this.gateway?.destroy();
     for (const r of this.runners.values()) r.destroy(err);
     for (const cancel of this.cleanups.values()) cancel();
+    void this.logShipper.close().finally(() => this.logDocker?.close());
     if (this.ownsRuntime) (this.runtime as DockerRuntime).close();
   }
 
@@ -344,11 +371,13 @@ export class Agent {
       onReport: (r) => this.onReport(runner, r),
     });
     this.runners.set(task.taskArn, runner);
+    this.logShipper.watchTask(task);
     runner.start();
   }
 
   private onReport(runner: TaskRunner, report: TaskStateReport): void {
     this.gateway?.sendReport(report);
+    this.logShipper.onTaskReport(report);
     if (report.lastStatus === 'STOPPED') {
       this.scheduleCleanup(runner.taskArn, runner.containerIds(), runner.stoppedAtMs ?? this.clock.now());
       if (!this.listedTasks.has(runner.taskArn)) {
@@ -377,7 +406,10 @@ export class Agent {
       this.cleanups.delete(taskArn);
       for (const id of containerIds) {
         this.runtime.remove(id, { signal: this.abort.signal })
-          .then(() => this.log.info('removed stopped container', { taskArn, containerId: id }))
+          .then(() => {
+            this.log.info('removed stopped container', { taskArn, containerId: id });
+            this.logShipper.forgetContainer(id);
+          })
           .catch((err: unknown) => this.log.warn('container removal failed', { taskArn, containerId: id, error: err }));
       }
     });

@@ -82,6 +82,8 @@ export interface ContainerSpec {
   dnsSearchDomains?: string[];
   /** `name:alias` pairs naming other containers of the task (bridge mode). */
   links?: string[];
+  /** Docker's local logging driver, when the task definition's driver is shipped by the agent (awslogs). */
+  logDriver?: 'json-file';
 }
 
 export type ContainerRunState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

@@ -42,3 +42,11 @@ it('names containers ecs-<family>-<revision>-<container>-<hex>', () => {
   assert.equal(containerRuntimeName({ family: 'my app', revision: 3 }, 'web', 'ab12'), 'ecs-my-app-3-web-ab12');
   assert.match(containerRuntimeName({ family: 'f', revision: 1 }, 'c'), /^ecs-f-1-c-[0-9a-f]{20}$/);
 });
+
+it('runs awslogs containers on Docker\'s json-file driver, which the agent ships from', () => {
+  const task = agentTask({
+    containers: [{ name: 'a', logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': 'g' } } }, { name: 'b' }],
+  });
+  assert.equal(containerSpec(task, task.containers[0]!, opts).logDriver, 'json-file');
+  assert.equal(containerSpec(task, task.containers[1]!, opts).logDriver, undefined);
+});

@@ -95,6 +95,9 @@ export function containerSpec(task: AgentTask, c: AgentContainer, o: ContainerSp
   if (c.extraHosts?.length) spec.extraHosts = c.extraHosts.filter((h) => h.hostname && h.ipAddress).map((h) => `${h.hostname}:${h.ipAddress}`);
   if (c.dnsServers?.length) spec.dnsServers = c.dnsServers;
   if (c.dnsSearchDomains?.length) spec.dnsSearchDomains = c.dnsSearchDomains;
+  // The agent ships awslogs output itself from Docker's local json-file log, so `docker logs`
+  // keeps working and nothing depends on the engine reaching the server.
+  if (c.logConfiguration?.logDriver === 'awslogs') spec.logDriver = 'json-file';
   if (c.links?.length && task.networkMode === 'bridge') {
     spec.links = c.links.flatMap((l) => {
       const [target, alias] = l.split(':');

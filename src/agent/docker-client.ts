@@ -4,6 +4,7 @@
  * every field used here has been stable since API 1.25.
  */
 import http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { TIMEOUTS, withTimeout } from './timeouts.js';
 
 /** Where the engine listens: DOCKER_HOST syntax (`unix:///path`, `tcp://host:port`, `http://...`). */
@@ -51,10 +52,15 @@ export interface DockerResponse {
 export class DockerClient {
   private readonly target: { socketPath: string } | { host: string; port: number };
   /** Keep-alive: reusing one socket saves a connect per call on the task start path. */
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly agent: http.Agent;
 
-  constructor(dockerHost?: string) {
+  /**
+   * `maxSockets` bounds concurrent calls (32 by default); a client that holds one long-lived
+   * stream per container (log following) must not be bounded, or the 33rd container would wait.
+   */
+  constructor(dockerHost?: string, options: { maxSockets?: number } = {}) {
     this.target = parseDockerHost(dockerHost ?? process.env.DOCKER_HOST);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 32 });
   }
 
   /** JSON request; resolves with the parsed body (undefined when empty). Accepts 304 as success. */
@@ -89,6 +95,37 @@ export class DockerClient {
    * `streamTimeout` is false, when it only covers receiving the response headers.
    */
   stream(req: DockerRequest & { streamTimeout?: boolean }, onLine: (obj: Record<string, unknown>) => void, onOpen?: () => void): Promise<void> {
+    const decoder = new StringDecoder('utf8');
+    let pending = '';
+    const emit = (line: string) => {
+      if (line.length === 0) return;
+      try {
+        onLine(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // A line that is not JSON carries nothing we act on.
+      }
+    };
+    return this.openStream(req, req.streamTimeout === false, (chunk) => {
+      pending += decoder.write(chunk);
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        emit(pending.slice(0, nl).trim());
+        pending = pending.slice(nl + 1);
+      }
+    }, onOpen).then(() => emit((pending + decoder.end()).trim()));
+  }
+
+  /**
+   * A streaming request whose body is raw bytes (container logs): `onData` gets each chunk as it
+   * arrives. Only the response headers are bounded by `timeoutMs`; the stream runs until it ends
+   * (resolves) or `signal` aborts or the connection fails (rejects).
+   */
+  rawStream(req: DockerRequest, onData: (chunk: Buffer) => void): Promise<void> {
+    return this.openStream(req, true, onData);
+  }
+
+  /** A 2xx response's body chunk by chunk; a non-2xx answer rejects with the engine's message. */
+  private openStream(req: DockerRequest, headersOnlyTimeout: boolean, onData: (chunk: Buffer) => void, onOpen?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const r = this.open(req, (res) => {
         const status = res.statusCode ?? 0;
@@ -100,32 +137,11 @@ export class DockerClient {
           return;
         }
         onOpen?.();
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const line = pending.slice(0, nl).trim();
-            pending = pending.slice(nl + 1);
-            if (line.length === 0) continue;
-            try {
-              onLine(JSON.parse(line) as Record<string, unknown>);
-            } catch {
-              // A line that is not JSON carries nothing we act on.
-            }
-          }
-        });
+        res.on('data', onData);
         res.on('error', reject);
         res.on('aborted', () => reject(new Error('docker stream aborted')));
-        res.on('end', () => {
-          const line = pending.trim();
-          if (line.length > 0) {
-            try { onLine(JSON.parse(line) as Record<string, unknown>); } catch { /* see above */ }
-          }
-          resolve();
-        });
-      }, reject, req.streamTimeout === false);
+        res.on('end', () => resolve());
+      }, reject, headersOnlyTimeout);
       if (req.stream) req.stream.pipe(r);
       else r.end();
     });

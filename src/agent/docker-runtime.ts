@@ -72,6 +72,7 @@ export function dockerCreateBody(spec: ContainerSpec): Record<string, unknown> {
       ...(spec.dnsServers?.length ? { Dns: spec.dnsServers } : {}),
       ...(spec.dnsSearchDomains?.length ? { DnsSearch: spec.dnsSearchDomains } : {}),
       ...(spec.links?.length && spec.networkMode === 'bridge' ? { Links: spec.links } : {}),
+      ...(spec.logDriver ? { LogConfig: { Type: spec.logDriver, Config: {} } } : {}),
     },
   };
 }

@@ -15,6 +15,7 @@ export const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
 export interface JsonServiceName { targetPrefix: string; signingName: string }
 export const ECS_SERVICE: JsonServiceName = { targetPrefix: ECS_TARGET_PREFIX, signingName: 'ecs' };
 export const ECR_SERVICE: JsonServiceName = { targetPrefix: 'AmazonEC2ContainerRegistry_V20150921', signingName: 'ecr' };
+export const LOGS_SERVICE: JsonServiceName = { targetPrefix: 'Logs_20140328', signingName: 'logs' };
 
 /**
  * An ECS API call failed. `code` is the AWS error type (`__type`), or `NetworkingError` when no

@@ -19,8 +19,10 @@ import { AgentGateway } from './agent-gateway/index.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { elbv2Handlers } from './elbv2/index.js';
+import { logsHandlers } from './logs/handlers.js';
+import { LogStore, RetentionSweeper } from '../logs/index.js';
 import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
-import { ecrModel, ecsModel, elbv2Model } from './validation/index.js';
+import { ecrModel, ecsModel, elbv2Model, logsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -42,6 +44,13 @@ const REGISTRY_SWEEP_MS = 10 * 60_000;
 const UPLOAD_IDLE_TIMEOUT_MS = 60 * 60_000;
 /** Blobs and layer links younger than this are never collected: a push may still be writing its manifest. */
 const REGISTRY_GC_GRACE_MS = 60 * 60_000;
+/** Log retention is enforced within this long of an event's expiry (CloudWatch deletes within days). */
+const LOG_RETENTION_SWEEP_MS = 10 * 60_000;
+/**
+ * PutLogEvents carries up to 1 MiB of messages, counted before JSON escaping: a batch of control
+ * characters escapes to six bytes each, plus about 45 bytes of JSON per event.
+ */
+const LOGS_MAX_BODY_BYTES = 7 * 1024 * 1024;
 /** Longest a single request may take to arrive: a multi-gigabyte layer in one PATCH over a slow link. */
 const REGISTRY_REQUEST_TIMEOUT_MS = 60 * 60_000;
 
@@ -59,6 +68,10 @@ export interface WharfServerOptions {
    * the listen host, or 127.0.0.1 when listening on every address.
    */
   advertiseHost?: string;
+  /** CloudWatch Logs' database file (`<dataDir>/logs.db`); in memory when absent. */
+  logsPath?: string;
+  /** How often the log retention sweep runs; the default above unless a test shortens it. */
+  logRetentionSweepMs?: number;
   /** Registry housekeeping timings; the defaults above unless a test shortens them. */
   registryTimings?: { sweepIntervalMs?: number; uploadIdleTimeoutMs?: number; graceMs?: number };
   /**
@@ -91,6 +104,8 @@ export class WharfServer {
   readonly #loadBalancers: LoadBalancerController | undefined;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
+  readonly #logs: LogStore;
+  readonly #logRetention: RetentionSweeper;
   #registryAddress = '';
   #advertiseHost = '';
 
@@ -113,6 +128,8 @@ export class WharfServer {
       uploadIdleTimeoutMs: timings.uploadIdleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS,
       graceMs: timings.graceMs ?? REGISTRY_GC_GRACE_MS,
     });
+    this.#logs = new LogStore({ path: options.logsPath ?? ':memory:', scope, nowMs: this.#ctx.nowMs });
+    this.#logRetention = new RetentionSweeper({ store: this.#logs, intervalMs: options.logRetentionSweepMs ?? LOG_RETENTION_SWEEP_MS, log });
     const json = createJsonProtocolHandler({
       services: [{
         targetPrefix: 'AmazonEC2ContainerServiceV20141113',
@@ -125,6 +142,13 @@ export class WharfServer {
         model: ecrModel,
         handlers: ecrHandlers({ ctx: this.#ctx, tokens, registryAddress: () => this.#registryAddress }),
         missingMembersError: (message) => new InvalidParameterException(message),
+      }, {
+        targetPrefix: 'Logs_20140328',
+        signingName: 'logs',
+        model: logsModel,
+        handlers: logsHandlers(this.#logs),
+        missingMembersError: (message) => new InvalidParameterException(message),
+        maxBodyBytes: LOGS_MAX_BODY_BYTES,
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -189,6 +213,7 @@ export class WharfServer {
     this.#services.start();
     this.#loadBalancers?.start();
     this.#registryMaintenance.start();
+    this.#logRetention.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#options.port, this.#options.host, () => resolve());
@@ -206,6 +231,11 @@ export class WharfServer {
     return this.#registryMaintenance.sweep();
   }
 
+  /** One log retention sweep now (what its timer runs); answers the number of events deleted. */
+  sweepLogRetention(): number {
+    return this.#logRetention.sweep();
+  }
+
   /** Stops accepting, closes agent sessions and idle connections, and stops the load balancers' HAProxies. */
   async close(): Promise<void> {
     this.#gateway.close();
@@ -215,6 +245,8 @@ export class WharfServer {
     await this.#registryMaintenance.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    this.#logRetention.close();
+    this.#logs.close();
   }
 }
 

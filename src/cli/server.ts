@@ -47,6 +47,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     port,
     registryDir: join(dataDir, 'registry'),
     loadBalancers: { dir: join(dataDir, 'lb'), bindAddress: values['lb-bind-address'] ?? values.host },
+    logsPath: join(dataDir, 'logs.db'),
     ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,

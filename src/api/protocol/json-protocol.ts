@@ -36,6 +36,8 @@ export interface JsonService {
   handlers: Record<string, OperationHandler>;
   /** The error for input whose only faults are missing required members; ECS's ClientException by default. */
   missingMembersError?: (message: string) => WharfError;
+  /** Largest request body for this service, when it differs from the server's `maxBodyBytes`. */
+  maxBodyBytes?: number;
 }
 
 export interface JsonProtocolOptions extends ProtocolOptions {
@@ -60,12 +62,16 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
   const now = options.now ?? (() => new Date());
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, entry: Record<string, unknown>): Promise<void> {
-    const read = await readBody(req, options.maxBodyBytes);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const dot = target.lastIndexOf('.');
+    const service = dot < 0 ? undefined : servicesByPrefix.get(target.slice(0, dot));
+    const maxBodyBytes = service?.maxBodyBytes ?? options.maxBodyBytes;
+    const read = await readBody(req, maxBodyBytes);
     if (!read.ok) {
       // The unread rest of the body makes the connection unusable: answer, then close it.
       res.setHeader('connection', 'close');
       respondError(res, requestId, jsonError('RequestEntityTooLargeException',
-        `Request body exceeds the maximum of ${options.maxBodyBytes} bytes.`), entry, () => req.destroy());
+        `Request body exceeds the maximum of ${maxBodyBytes} bytes.`), entry, () => req.destroy());
       return;
     }
     const [path = '/', query = ''] = splitUrl(req.url ?? '/');
@@ -77,9 +83,6 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
     }
     entry['accessKeyId'] = auth.accessKeyId;
 
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const dot = target.lastIndexOf('.');
-    const service = dot < 0 ? undefined : servicesByPrefix.get(target.slice(0, dot));
     const operation = target.slice(dot + 1);
     entry['operation'] = operation;
     // hasOwn: an operation named like an Object.prototype member must not resolve to it.

@@ -1,0 +1,354 @@
+/**
+ * The awslogs driver, done by the agent: containers whose logConfiguration names `awslogs` run
+ * with Docker's json-file driver, and the shipper follows each one's output, buffers it on disk
+ * (`log-buffer.ts`) and sends it with PutLogEvents to the stream ECS would name.
+ *
+ * Per container, two loops share one buffer:
+ *
+ *   read:  Docker logs (follow, since cursor) ──► buffer.append ──► wake ship
+ *            stream ends: container stopped ──► finished        container gone ──► finished
+ *            failure ──► backoff, read again from the cursor
+ *   ship:  buffer.unshipped ──► batch (CloudWatch limits) ──► PutLogEvents ──► markShipped
+ *            ResourceNotFound ──► CreateLogGroup (awslogs-create-group) / CreateLogStream, retry
+ *            server unreachable or failing ──► backoff, retry the same batch (order kept)
+ *            InvalidParameter (a batch the server can never take) ──► logged, skipped
+ *
+ * After an agent restart every buffer on disk resumes shipping and reading (from its saved cursor)
+ * at once; a buffer whose container is gone is drained and then removed.
+ */
+import path from 'node:path';
+import type { AgentContainer, AgentTask, TaskStateReport } from '../model/agent-protocol.js';
+import { Backoff, sleep } from './backoff.js';
+import { ContainerGoneError, timeKeyMs } from './container-logs.js';
+import type { ContainerLogSource } from './container-logs.js';
+import type { BufferedLine, LogTarget } from './log-buffer.js';
+import { LogBuffer } from './log-buffer.js';
+import type { Logger } from './log.js';
+
+/** CloudWatch's PutLogEvents limits the shipper keeps to. */
+export const SHIP_LIMITS = {
+  maxBatchEvents: 10_000,
+  maxBatchBytes: 1_048_576,
+  eventOverheadBytes: 26,
+  maxEventBytes: 262_144,
+  maxSpanMs: 24 * 3_600_000,
+  /** Buffer bytes read per batch: JSON escaping makes a line in the buffer longer than its message. */
+  readBytes: 2 * 1_048_576,
+} as const;
+
+/** Retried PutLogEvents and log reads: the server may be down for a while, the lines wait on disk. */
+export const SHIP_BACKOFF = { initialMs: 500, maxMs: 15_000 } as const;
+
+/** The calls the shipper makes (an EcsClient for the Logs service; a fake in tests). */
+export interface LogsApi {
+  call<T>(operation: string, input: object, opts?: { signal?: AbortSignal }): Promise<T>;
+}
+
+/** The awslogs options of a container, or undefined when it does not use awslogs. */
+export function awsLogsTarget(task: Pick<AgentTask, 'taskArn'>, c: AgentContainer, containerId: string, defaultRegion: string): LogTarget | undefined {
+  const config = c.logConfiguration;
+  if (config?.logDriver !== 'awslogs') return undefined;
+  const options = config.options ?? {};
+  const group = options['awslogs-group'];
+  if (!group) return undefined;
+  const prefix = options['awslogs-stream-prefix'];
+  const taskId = task.taskArn.slice(task.taskArn.lastIndexOf('/') + 1);
+  return {
+    logGroupName: group,
+    // ECS names the stream prefix/container-name/task-id; without a prefix, Docker's container id.
+    logStreamName: prefix ? `${prefix}/${c.name}/${taskId}` : containerId,
+    createGroup: options['awslogs-create-group'] === 'true',
+    region: options['awslogs-region'] ?? defaultRegion,
+  };
+}
+
+export interface LogShipperOptions {
+  /** `<agent data dir>/logs`: one buffer directory per container id. */
+  dir: string;
+  source: ContainerLogSource;
+  /** The Logs API client for a region. */
+  api: (region: string) => LogsApi;
+  region: string;
+  logger: Logger;
+  random?: () => number;
+}
+
+export class LogShipper {
+  readonly #o: LogShipperOptions;
+  readonly #abort = new AbortController();
+  readonly #followers = new Map<string, ContainerFollower>();
+  /** awslogs containers of the tasks this agent holds, by task ARN. */
+  readonly #tasks = new Map<string, AgentTask>();
+  #closed = false;
+
+  constructor(options: LogShipperOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Resumes every buffer left on disk by a previous run: shipping at once, and reading too, from
+   * its cursor (a container that is gone meanwhile ends its buffer once drained).
+   */
+  start(): void {
+    for (const dir of LogBuffer.list(this.#o.dir)) {
+      const containerId = path.basename(dir);
+      if (this.#followers.has(containerId)) continue;
+      try {
+        this.#add(containerId, LogBuffer.open(dir), true);
+      } catch (err) {
+        this.#o.logger.error('log buffer unreadable; left on disk', { dir, error: err });
+      }
+    }
+  }
+
+  /** A task this agent holds; its awslogs containers are followed once they have run. */
+  watchTask(task: AgentTask): void {
+    if (task.containers.some((c) => c.logConfiguration?.logDriver === 'awslogs')) this.#tasks.set(task.taskArn, task);
+  }
+
+  /** A task's latest state: follows each awslogs container that has started (or already stopped). */
+  onTaskReport(report: TaskStateReport): void {
+    if (this.#closed) return;
+    const task = this.#tasks.get(report.taskArn);
+    if (!task) return;
+    for (const c of report.containers) {
+      if (!c.runtimeId || (c.lastStatus !== 'RUNNING' && c.lastStatus !== 'STOPPED')) continue;
+      const def = task.containers.find((d) => d.name === c.name);
+      if (!def) continue;
+      const existing = this.#followers.get(c.runtimeId);
+      if (existing) {
+        existing.read();
+        continue;
+      }
+      const target = awsLogsTarget(task, def, c.runtimeId, this.#o.region);
+      if (!target) {
+        this.#o.logger.warn('awslogs container without awslogs-group: its output is not shipped', { taskArn: task.taskArn, container: c.name });
+        continue;
+      }
+      this.#add(c.runtimeId, LogBuffer.open(path.join(this.#o.dir, c.runtimeId), target), false);
+    }
+    if (report.lastStatus === 'STOPPED') this.#tasks.delete(report.taskArn);
+  }
+
+  /** The container was removed: its buffer goes once every line is shipped. */
+  forgetContainer(containerId: string): void {
+    this.#followers.get(containerId)?.containerRemoved();
+  }
+
+  /** True when every followed container's lines have reached the server. */
+  get idle(): boolean {
+    return [...this.#followers.values()].every((f) => f.drained);
+  }
+
+  /** Stops reading and shipping; buffers stay on disk for the next start. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort(new Error('log shipper closing'));
+    await Promise.all([...this.#followers.values()].map((f) => f.close()));
+    this.#followers.clear();
+  }
+
+  /** `recheck`: a buffer from a previous run, read once even if finished, to learn whether its container is gone. */
+  #add(containerId: string, buffer: LogBuffer, recheck: boolean): void {
+    const follower = new ContainerFollower(containerId, buffer, this.#o, this.#abort.signal, () => this.#followers.delete(containerId));
+    this.#followers.set(containerId, follower);
+    follower.ship();
+    follower.read(recheck);
+  }
+}
+
+/** The read and ship loops of one container. */
+class ContainerFollower {
+  #reading: Promise<void> | undefined;
+  #shipping: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #removed = false;
+  #streamReady = false;
+  #lastTimestamp = 0;
+
+  constructor(
+    readonly containerId: string,
+    readonly buffer: LogBuffer,
+    readonly o: LogShipperOptions,
+    readonly signal: AbortSignal,
+    readonly onDone: () => void,
+  ) {
+    signal.addEventListener('abort', () => this.#poke(), { once: true });
+  }
+
+  get drained(): boolean {
+    return this.buffer.drained;
+  }
+
+  /**
+   * Starts the read loop unless it runs or the container's output was read to its end; `recheck`
+   * reads once even then, to learn whether the container still exists.
+   */
+  read(recheck = false): void {
+    if (this.#reading || (this.buffer.finished && !recheck) || this.signal.aborted) return;
+    this.#reading = this.#readLoop(recheck).finally(() => { this.#reading = undefined; });
+  }
+
+  ship(): void {
+    if (this.#shipping || this.signal.aborted) return;
+    this.#shipping = this.#shipLoop().finally(() => { this.#shipping = undefined; });
+  }
+
+  containerRemoved(): void {
+    this.#removed = true;
+    this.#poke();
+  }
+
+  async close(): Promise<void> {
+    this.#poke();
+    await Promise.all([this.#reading, this.#shipping]);
+    this.buffer.close();
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #readLoop(recheck: boolean): Promise<void> {
+    const backoff = new Backoff(SHIP_BACKOFF.initialMs, SHIP_BACKOFF.maxMs, this.o.random);
+    const log = this.o.logger;
+    let once = recheck;
+    while (!this.signal.aborted && (!this.buffer.finished || once)) {
+      once = false;
+      try {
+        const stopped = await this.o.source.follow(this.containerId, this.buffer.beginReading(), (lines) => {
+          this.buffer.append(lines);
+          backoff.reset();
+          this.#poke();
+        }, this.signal);
+        if (stopped) {
+          this.buffer.finish();
+          this.#poke();
+        } else {
+          await sleep(backoff.next(), this.signal).catch(() => undefined);
+        }
+      } catch (err) {
+        if (this.signal.aborted) break;
+        if (err instanceof ContainerGoneError) {
+          if (!this.buffer.finished) log.warn('container gone before its output was read to the end', { containerId: this.containerId });
+          this.buffer.finish();
+          this.#removed = true;
+          this.#poke();
+          break;
+        }
+        const delayMs = backoff.next();
+        log.warn('reading container output failed; retrying', { containerId: this.containerId, error: err, delayMs });
+        await sleep(delayMs, this.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  async #shipLoop(): Promise<void> {
+    const backoff = new Backoff(SHIP_BACKOFF.initialMs, SHIP_BACKOFF.maxMs, this.o.random);
+    const log = this.o.logger;
+    const target = this.buffer.target;
+    const api = this.o.api(target.region);
+    while (!this.signal.aborted) {
+      const lines = this.buffer.unshipped(SHIP_LIMITS.readBytes);
+      if (lines.length === 0) {
+        if (this.buffer.finished && this.#removed) {
+          this.buffer.destroy();
+          this.onDone();
+          return;
+        }
+        await new Promise<void>((resolve) => { this.#wake = resolve; });
+        continue;
+      }
+      const { events, end } = batchOf(lines, this.#lastTimestamp);
+      try {
+        if (!this.#streamReady) await this.#ensureStream(api, target);
+        if (events.length > 0) {
+          const out = await api.call<{ rejectedLogEventsInfo?: Record<string, number> }>('PutLogEvents',
+            { logGroupName: target.logGroupName, logStreamName: target.logStreamName, logEvents: events }, { signal: this.signal });
+          // Too old, expired or too far in the future for CloudWatch: dropped, as the service drops them.
+          if (out.rejectedLogEventsInfo) log.warn('log events rejected by the server', { containerId: this.containerId, ...target, ...out.rejectedLogEventsInfo });
+          this.#lastTimestamp = events[events.length - 1]!.timestamp;
+        }
+        this.buffer.markShipped(end);
+        backoff.reset();
+      } catch (err) {
+        if (this.signal.aborted) break;
+        const code = (err as { code?: string }).code;
+        if (code === 'ResourceNotFoundException') {
+          this.#streamReady = false;
+        } else if (code === 'InvalidParameterException' || code === 'SerializationException') {
+          // The server will never take this batch; holding it would stop the container's logs for good.
+          log.error('log batch refused; skipped', { containerId: this.containerId, ...target, events: events.length, error: err });
+          this.buffer.markShipped(end);
+          continue;
+        }
+        const delayMs = backoff.next();
+        log.warn('shipping logs failed; retrying', { containerId: this.containerId, logGroupName: target.logGroupName, error: err, delayMs });
+        await sleep(delayMs, this.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** CreateLogStream (and CreateLogGroup when awslogs-create-group says so); existing ones are fine. */
+  async #ensureStream(api: LogsApi, target: LogTarget): Promise<void> {
+    const exists = (err: unknown) => (err as { code?: string }).code === 'ResourceAlreadyExistsException';
+    const createStream = () => api.call('CreateLogStream', { logGroupName: target.logGroupName, logStreamName: target.logStreamName }, { signal: this.signal });
+    try {
+      await createStream();
+    } catch (err) {
+      if (exists(err)) {
+        this.#streamReady = true;
+        return;
+      }
+      if ((err as { code?: string }).code !== 'ResourceNotFoundException' || !target.createGroup) throw err;
+      await api.call('CreateLogGroup', { logGroupName: target.logGroupName }, { signal: this.signal }).catch((e: unknown) => { if (!exists(e)) throw e; });
+      await createStream().catch((e: unknown) => { if (!exists(e)) throw e; });
+    }
+    this.#streamReady = true;
+  }
+}
+
+/**
+ * The longest prefix of `lines` that makes one valid PutLogEvents batch, and the buffer offset
+ * after it. Timestamps never go back (stdout and stderr can interleave a little out of order),
+ * empty lines are dropped (CloudWatch refuses them, as the awslogs driver skips them), and a line
+ * over the event limit is cut into several events.
+ */
+export function batchOf(lines: readonly BufferedLine[], notBefore: number): { events: { timestamp: number; message: string }[]; end: number } {
+  const events: { timestamp: number; message: string }[] = [];
+  let bytes = 0;
+  let end = lines.length > 0 ? lines[0]!.end : 0;
+  let last = notBefore;
+  let first: number | undefined;
+  for (const line of lines) {
+    const timestamp = Math.max(timeKeyMs(line.time), last);
+    if (first !== undefined && timestamp - first > SHIP_LIMITS.maxSpanMs) break;
+    const parts = line.message.length === 0 ? [] : splitMessage(line.message);
+    const size = parts.reduce((n, p) => n + Buffer.byteLength(p, 'utf8') + SHIP_LIMITS.eventOverheadBytes, 0);
+    if (events.length > 0 && (events.length + parts.length > SHIP_LIMITS.maxBatchEvents || bytes + size > SHIP_LIMITS.maxBatchBytes)) break;
+    for (const message of parts) events.push({ timestamp, message });
+    bytes += size;
+    if (parts.length > 0) { first ??= timestamp; last = timestamp; }
+    end = line.end;
+  }
+  return { events, end };
+}
+
+/** Cuts a message into pieces within the event limit, at UTF-8 character boundaries. */
+function splitMessage(message: string): string[] {
+  const maxBytes = SHIP_LIMITS.maxEventBytes - SHIP_LIMITS.eventOverheadBytes;
+  if (message.length * 3 <= maxBytes) return [message];
+  const bytes = Buffer.from(message, 'utf8');
+  if (bytes.length <= maxBytes) return [message];
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length;) {
+    let j = Math.min(i + maxBytes, bytes.length);
+    // Back off continuation bytes (10xxxxxx) so no character is cut in two.
+    while (j < bytes.length && (bytes[j]! & 0xc0) === 0x80) j--;
+    parts.push(bytes.toString('utf8', i, j));
+    i = j;
+  }
+  return parts;
+}
