@@ -14,6 +14,7 @@ import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
 import { InvalidParameterException } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
+import { MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
@@ -67,6 +68,8 @@ export interface WharfServerOptions {
   taskReadyDelayMs?: number;
   /** How long an agent may be gone before its instance's service tasks are replaced. */
   instanceLossGraceMs?: number;
+  /** Where the metric store snapshots its series (`<dataDir>/metrics/snapshot.json`); none keeps them in memory only. */
+  metricsSnapshotPath?: string;
   nowMs?: () => number;
 }
 
@@ -79,6 +82,7 @@ export class WharfServer {
   readonly #services: ServiceController;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
+  readonly #metrics: MetricStore;
   #registryAddress = '';
 
   constructor(options: WharfServerOptions) {
@@ -89,6 +93,10 @@ export class WharfServer {
       nowMs: options.nowMs ?? Date.now,
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
+    this.#metrics = new MetricStore({
+      nowMs: this.#ctx.nowMs,
+      ...(options.metricsSnapshotPath !== undefined ? { snapshotPath: options.metricsSnapshotPath } : {}),
+    });
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
     this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
     const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
@@ -152,6 +160,7 @@ export class WharfServer {
     await markAllAgentsDisconnected(this.#ctx);
     await restoreTaskIndexes(this.#ctx);
     await this.#blobs.init();
+    this.#metrics.start();
     this.#taskRetention.start();
     this.#services.start();
     this.#registryMaintenance.start();
@@ -166,6 +175,11 @@ export class WharfServer {
     return `http://${host}:${port}`;
   }
 
+  /** The metric store CloudWatch, alarms, scaling and /metrics read. */
+  get metrics(): MetricStore {
+    return this.#metrics;
+  }
+
   /** One registry housekeeping sweep now (what its timer runs). */
   sweepRegistry() {
     return this.#registryMaintenance.sweep();
@@ -177,6 +191,7 @@ export class WharfServer {
     await this.#taskRetention.close();
     await this.#services.close();
     await this.#registryMaintenance.close();
+    this.#metrics.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
