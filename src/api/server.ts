@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { ServiceController, TaskRetentionController } from '../controllers/index.js';
+import { EcsMetricsController, ServiceController, TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
@@ -31,6 +31,13 @@ export const INSTANCE_LOSS_GRACE_MS = 15_000;
 const SERVICE_RESYNC_MS = 30_000;
 /** Services synced at once; placements of different services race only through compare-and-swap. */
 const SERVICE_SYNC_CONCURRENCY = 4;
+/** Agents sample every 20 s (ECS's collection interval); their samples are published per such round. */
+export const ECS_METRICS_ROUND_MS = 20_000;
+/** A round is published this long after it ends, so every agent's sample of it is in. */
+const ECS_METRICS_ROUND_GRACE_MS = 2_000;
+const ECS_METRICS_PASS_MS = 5_000;
+/** 100 agents x 100 tasks x 45 rounds: what 15 minutes of failing passes may hold. */
+const ECS_METRICS_MAX_BUFFERED = 450_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -70,6 +77,8 @@ export interface WharfServerOptions {
   instanceLossGraceMs?: number;
   /** Where the metric store snapshots its series (`<dataDir>/metrics/snapshot.json`); none keeps them in memory only. */
   metricsSnapshotPath?: string;
+  /** The agents' sampling interval, which ECS metric rounds follow (default 20 s, as the agent's default). */
+  ecsMetricsRoundMs?: number;
   nowMs?: () => number;
 }
 
@@ -83,6 +92,7 @@ export class WharfServer {
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
   readonly #metrics: MetricStore;
+  readonly #ecsMetrics: EcsMetricsController;
   #registryAddress = '';
 
   constructor(options: WharfServerOptions) {
@@ -138,7 +148,15 @@ export class WharfServer {
       resyncIntervalMs: SERVICE_RESYNC_MS,
       concurrency: SERVICE_SYNC_CONCURRENCY,
     });
-    this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
+    this.#ecsMetrics = new EcsMetricsController({
+      ctx: this.#ctx, metrics: this.#metrics,
+      roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS, roundGraceMs: ECS_METRICS_ROUND_GRACE_MS,
+      passIntervalMs: Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS), maxBufferedSamples: ECS_METRICS_MAX_BUFFERED,
+    });
+    this.#gateway = new AgentGateway({
+      ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs,
+      onTelemetry: (instanceArn, report) => this.#ecsMetrics.receive(instanceArn, report),
+    });
     // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
     // on a slow link. headersTimeout still bounds a client that never finishes its headers.
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
@@ -161,6 +179,7 @@ export class WharfServer {
     await restoreTaskIndexes(this.#ctx);
     await this.#blobs.init();
     this.#metrics.start();
+    this.#ecsMetrics.start();
     this.#taskRetention.start();
     this.#services.start();
     this.#registryMaintenance.start();
@@ -180,6 +199,11 @@ export class WharfServer {
     return this.#metrics;
   }
 
+  /** One ECS metrics pass now (what its timer runs). */
+  publishEcsMetrics() {
+    return this.#ecsMetrics.pass();
+  }
+
   /** One registry housekeeping sweep now (what its timer runs). */
   sweepRegistry() {
     return this.#registryMaintenance.sweep();
@@ -191,6 +215,7 @@ export class WharfServer {
     await this.#taskRetention.close();
     await this.#services.close();
     await this.#registryMaintenance.close();
+    await this.#ecsMetrics.close();
     this.#metrics.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));

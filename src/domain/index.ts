@@ -15,3 +15,4 @@ export * from './manifests.js';
 export * from './repositories.js';
 export * from './images.js';
 export * from './lifecycle-policy.js';
+export * from './metrics-view.js';

@@ -17,8 +17,12 @@ export const ECS_METRIC = {
   cpuReservation: 'CPUReservation',
   /** Percent (cluster only): memory reserved by tasks over memory registered by ACTIVE and DRAINING instances. */
   memoryReservation: 'MemoryReservation',
-  /** Count of RUNNING tasks (Container Insights' name). */
+  /** Count of RUNNING tasks (Container Insights' name and namespace). */
   runningTaskCount: 'RunningTaskCount',
+  /** Count of tasks not yet RUNNING (PROVISIONING, PENDING, ACTIVATING); Container Insights. */
+  pendingTaskCount: 'PendingTaskCount',
+  /** A service's desiredCount; Container Insights. */
+  desiredTaskCount: 'DesiredTaskCount',
 } as const;
 
 export const ECS_DIMENSION = { clusterName: 'ClusterName', serviceName: 'ServiceName' } as const;

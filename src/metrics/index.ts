@@ -6,3 +6,5 @@ export type {
   RetentionTier, MetricStoreOptions,
 } from './metric-store.js';
 export { ECS_NAMESPACE, CONTAINER_INSIGHTS_NAMESPACE, ECS_METRIC, ECS_DIMENSION } from './ecs-metric-names.js';
+export { utilizationData, capacityData } from './ecs-metrics.js';
+export type { MetricsCluster, MetricsTask, MetricsInstance, ReceivedSample } from './ecs-metrics.js';
