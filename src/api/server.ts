@@ -1,5 +1,6 @@
 /**
- * The Wharf server's HTTP front: every AWS-compatible API on one port (by X-Amz-Target), the image
+ * The Wharf server's HTTP front: every AWS-compatible API on one port (awsJson by X-Amz-Target,
+ * awsQuery by the SigV4 credential scope of a form POST), the image
  * registry under /v2/, the agent gateway (WebSocket upgrade), and an unauthenticated /health
  * probe. Its state is the store it is given, plus the registry's blobs on disk.
  */
@@ -18,8 +19,9 @@ import { MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
-import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
-import { ecrModel, ecsModel } from './validation/index.js';
+import { elbv2Handlers } from './elbv2/index.js';
+import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
+import { ecrModel, ecsModel, elbv2Model } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -94,6 +96,7 @@ export class WharfServer {
   readonly #metrics: MetricStore;
   readonly #ecsMetrics: EcsMetricsController;
   #registryAddress = '';
+  #advertiseHost = '';
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -136,6 +139,18 @@ export class WharfServer {
       logger: log,
       logRequests: options.logRequests ?? false,
     });
+    // awsQuery services are told apart by the service in the request's SigV4 credential scope.
+    const query = createQueryProtocolHandler({
+      services: [{
+        signingName: 'elasticloadbalancing',
+        model: elbv2Model,
+        handlers: elbv2Handlers({ ctx: this.#ctx, advertiseHost: () => this.#advertiseHost }),
+      }],
+      lookupSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      logger: log,
+      logRequests: options.logRequests ?? false,
+    });
     this.#taskRetention = new TaskRetentionController({
       ctx: this.#ctx,
       retentionMs: options.stoppedTaskRetentionMs ?? STOPPED_TASK_RETENTION_MS,
@@ -161,6 +176,7 @@ export class WharfServer {
     // on a slow link. headersTimeout still bounds a client that never finishes its headers.
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
+      if (isQueryProtocolRequest(req)) return query(req, res);
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
@@ -189,7 +205,8 @@ export class WharfServer {
     });
     const { port } = this.#http.address() as AddressInfo;
     const host = this.#options.host === '0.0.0.0' ? '127.0.0.1' : this.#options.host;
-    this.#registryAddress = `${this.#options.advertiseHost ?? host}:${port}`;
+    this.#advertiseHost = this.#options.advertiseHost ?? host;
+    this.#registryAddress = `${this.#advertiseHost}:${port}`;
     this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
   }

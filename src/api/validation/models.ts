@@ -1,5 +1,6 @@
 import ecsJson from './models/ecs.json' with { type: 'json' };
 import ecrJson from './models/ecr.json' with { type: 'json' };
+import elbv2Json from './models/elbv2.json' with { type: 'json' };
 import type { ServiceModel } from './service-model.js';
 
 /** Amazon ECS 2014-11-13, trimmed from botocore by `scripts/gen-service-models.py`. */
@@ -7,3 +8,6 @@ export const ecsModel = ecsJson as ServiceModel;
 
 /** Amazon ECR 2015-09-21, trimmed the same way. */
 export const ecrModel = ecrJson as ServiceModel;
+
+/** Elastic Load Balancing v2 2015-12-01 (awsQuery), trimmed the same way. */
+export const elbv2Model = elbv2Json as ServiceModel;
