@@ -6,3 +6,5 @@ export { planService, circuitBreakerThreshold, startBackoffMs } from './service-
 export type { ServicePlan, ServiceSnapshot, ServicePlanOptions } from './service-plan.js';
 export { EcsMetricsController } from './ecs-metrics-controller.js';
 export type { EcsMetricsControllerOptions } from './ecs-metrics-controller.js';
+export { AlarmController, alarmRuleOf } from './alarm-controller.js';
+export type { AlarmControllerOptions } from './alarm-controller.js';

@@ -16,3 +16,4 @@ export * from './repositories.js';
 export * from './images.js';
 export * from './lifecycle-policy.js';
 export * from './metrics-view.js';
+export * from './alarms.js';
