@@ -27,7 +27,8 @@ export function queryCompatibleErrors(model: ServiceModel): (code: string, proto
     const error = (shape as { exception?: boolean; error?: { code?: string; httpStatusCode?: number; senderFault?: boolean } });
     if (!error.exception) continue;
     const code = error.error?.code ?? name;
-    if (byCode.has(code)) continue;
+    // Two shapes may share a code (DashboardNotFoundError and ResourceNotFound): the one named like it wins.
+    if (byCode.has(code) && name !== code) continue;
     byCode.set(code, {
       type: `${namespace}#${name}`, queryErrorHeader: `${code};${error.error?.senderFault ? 'Sender' : 'Receiver'}`,
       httpStatus: error.error?.httpStatusCode ?? 400,
