@@ -16,7 +16,7 @@ const EXPOSED: readonly [Statistic, string][] =
 /** `AWS/ECS` → `aws_ecs`, `CPUUtilization` → `cpu_utilization`, `ClusterName` → `cluster_name`. */
 export function snakeCase(name: string): string {
   return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
