@@ -12,3 +12,5 @@ export { evaluateAlarm, evaluationSpan, breaches, COMPARISON_OPERATORS, TREAT_MI
 export type { AlarmRule, AlarmVerdict, AlarmState, ComparisonOperator, TreatMissingData } from './alarm-evaluation.js';
 export { evaluateExpression, referencedIds, MetricMathError } from './metric-math.js';
 export type { Series, MathValue } from './metric-math.js';
+export { targetGroupData, ELB_NAMESPACE } from './elb-metrics.js';
+export type { TargetGroupCounters } from './elb-metrics.js';
