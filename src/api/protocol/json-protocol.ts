@@ -54,6 +54,16 @@ export interface JsonProtocolOptions extends ProtocolOptions {
 
 const CONTENT_TYPE = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
 
+/**
+ * Validates `input` against the service's model (its missing-members and invalid-input errors) and
+ * runs the operation's handler, which the caller has checked exists: the part every protocol that
+ * serves a JsonService shares.
+ */
+export async function invokeOperation(service: JsonService, operation: string, input: unknown, ctx: RequestContext): Promise<unknown> {
+  validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
+  return service.handlers[operation]!(input, ctx);
+}
+
 /** True for a POST carrying X-Amz-Target: the shape of every awsJson1_1 request. */
 export function isJsonProtocolRequest(req: IncomingMessage): boolean {
   return req.method === 'POST' && typeof req.headers['x-amz-target'] === 'string';
@@ -139,11 +149,9 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
       respondError(res, requestId, jsonError(input.code, input.message), entry);
       return;
     }
-    const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
-      output = await handler(input, ctx);
+      output = await invokeOperation(service, operation, input, { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service });
     } catch (err) {
       respondError(res, requestId, toJsonError(err, entry), entry);
       return;
