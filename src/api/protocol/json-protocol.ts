@@ -3,7 +3,7 @@ import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 import { validateInput } from '../validation/index.js';
 import type { ServiceModel } from '../validation/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { logInternalError, loggedRequestListener, sendResponse } from './request-log.js';
 import type { ProtocolOptions } from './request-log.js';
 import { jsonError } from './errors.js';
@@ -144,7 +144,15 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
       return;
     }
 
-    const input = parseInput(read.body);
+    let body: Uint8Array;
+    try {
+      body = decodedBody(req, read.body, options.maxBodyBytes);
+    } catch (err) {
+      if (!(err instanceof ContentEncodingError)) throw err;
+      respondError(res, requestId, jsonError('SerializationException', err.message), entry);
+      return;
+    }
+    const input = parseInput(body);
     if (input instanceof WharfError) {
       respondError(res, requestId, jsonError(input.code, input.message), entry);
       return;

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { CborError, decodeCbor, encodeCbor } from './cbor.js';
 import { httpStatusFor } from './errors.js';
 import { invokeOperation, type JsonService } from './json-protocol.js';
@@ -72,8 +72,10 @@ export function createRpcV2CborHandler(options: RpcV2CborOptions): (req: Incomin
     }
     let input: unknown = {};
     try {
-      if (read.body.length > 0) input = decodeCbor(read.body);
+      const body = decodedBody(req, read.body, options.maxBodyBytes);
+      if (body.length > 0) input = decodeCbor(body);
     } catch (err) {
+      if (err instanceof ContentEncodingError) return fail(res, requestId, entry, service, 'SerializationException', err.message);
       if (!(err instanceof CborError)) throw err;
       return fail(res, requestId, entry, service, 'SerializationException', `The request body is not valid CBOR: ${err.message}`);
     }
