@@ -20,13 +20,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   scheduler: ['model'],
   lb: ['model'],
   store: ['model'],
+  metrics: ['model'],
   domain: ['model', 'store', 'scheduler'],
-  controllers: ['model', 'domain', 'scheduler', 'lb'],
+  controllers: ['model', 'domain', 'scheduler', 'lb', 'metrics'],
   registry: ['model', 'domain'],
   logs: ['model'],
-  api: ['model', 'domain', 'sigv4', 'controllers', 'registry', 'logs'],
+  api: ['model', 'domain', 'sigv4', 'controllers', 'registry', 'logs', 'metrics'],
   agent: ['model', 'sigv4'],
-  cli: ['model', 'api', 'store', 'agent', 'sigv4'],
+  cli: ['model', 'api', 'store', 'agent', 'sigv4', 'metrics'],
   bin: ['cli'],
 };
 /** Folder → folders it may name types from (`import type`), erased at run time. */

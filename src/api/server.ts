@@ -8,21 +8,27 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { LoadBalancerController, ServiceController, TaskRetentionController } from '../controllers/index.js';
+import { AlarmController, EcsMetricsController, LoadBalancerController, ServiceController, TaskRetentionController } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
-import { InvalidParameterException } from '../model/index.js';
+import { InvalidParameterException, WharfError } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
+import { MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
+import { cloudWatchHandlers } from './cloudwatch/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { elbv2Handlers } from './elbv2/index.js';
 import { logsHandlers } from './logs/handlers.js';
 import { LogStore, RetentionSweeper } from '../logs/index.js';
-import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
-import { ecrModel, ecsModel, elbv2Model, logsModel } from './validation/index.js';
+import {
+  createJsonProtocolHandler, createQueryProtocolHandler, createRpcV2CborHandler, isJsonProtocolRequest, isQueryProtocolRequest, isRpcV2CborRequest,
+  type JsonService,
+} from './protocol/index.js';
+import { prometheusText } from './prometheus.js';
+import { cloudwatchModel, ecrModel, ecsModel, elbv2Model, logsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -38,6 +44,15 @@ const SERVICE_SYNC_CONCURRENCY = 4;
 const LOAD_BALANCER_HEALTH_POLL_MS = 1000;
 /** A load balancer whose HAProxy refused to start or to reload is tried again after this. */
 const LOAD_BALANCER_RETRY_MS = 10_000;
+/** Agents sample every 20 s (ECS's collection interval); their samples are published per such round. */
+export const ECS_METRICS_ROUND_MS = 20_000;
+/** A round is published this long after it ends, so every agent's sample of it is in. */
+const ECS_METRICS_ROUND_GRACE_MS = 2_000;
+const ECS_METRICS_PASS_MS = 5_000;
+/** 100 agents x 100 tasks x 45 rounds: what 15 minutes of failing passes may hold. */
+const ECS_METRICS_MAX_BUFFERED = 450_000;
+/** Every alarm is evaluated this often; CloudWatch evaluates each minute, 10 s serves high-resolution periods too. */
+const ALARM_EVALUATION_MS = 10_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -91,6 +106,10 @@ export interface WharfServerOptions {
   taskReadyDelayMs?: number;
   /** How long an agent may be gone before its instance's service tasks are replaced. */
   instanceLossGraceMs?: number;
+  /** Where the metric store snapshots its series (`<dataDir>/metrics/snapshot.json`); none keeps them in memory only. */
+  metricsSnapshotPath?: string;
+  /** The agents' sampling interval, which ECS metric rounds follow (default 20 s, as the agent's default). */
+  ecsMetricsRoundMs?: number;
   nowMs?: () => number;
 }
 
@@ -106,6 +125,9 @@ export class WharfServer {
   readonly #registryMaintenance: RegistryMaintenance;
   readonly #logs: LogStore;
   readonly #logRetention: RetentionSweeper;
+  readonly #metrics: MetricStore;
+  readonly #ecsMetrics: EcsMetricsController;
+  readonly #alarms: AlarmController;
   #registryAddress = '';
   #advertiseHost = '';
 
@@ -117,6 +139,10 @@ export class WharfServer {
       nowMs: options.nowMs ?? Date.now,
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
+    this.#metrics = new MetricStore({
+      nowMs: this.#ctx.nowMs,
+      ...(options.metricsSnapshotPath !== undefined ? { snapshotPath: options.metricsSnapshotPath } : {}),
+    });
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
     this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
     const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
@@ -130,8 +156,23 @@ export class WharfServer {
     });
     this.#logs = new LogStore({ path: options.logsPath ?? ':memory:', scope, nowMs: this.#ctx.nowMs });
     this.#logRetention = new RetentionSweeper({ store: this.#logs, intervalMs: options.logRetentionSweepMs ?? LOG_RETENTION_SWEEP_MS, log });
+    // CloudWatch speaks three protocols (awsQuery, awsJson 1.0, RPC v2 CBOR) over one handler map.
+    const cloudWatchOperations = cloudWatchHandlers({ ctx: this.#ctx, metrics: this.#metrics });
+    const cloudWatch: JsonService = {
+      targetPrefix: 'GraniteServiceVersion20100801',
+      signingName: 'monitoring',
+      model: cloudwatchModel,
+      handlers: cloudWatchOperations,
+      jsonVersion: '1.0',
+      awsQueryCompatible: true,
+      missingMembersError: (message) => new WharfError('MissingParameter', message),
+      invalidInputError: (message) => new WharfError('ValidationError', message),
+    };
+    const cbor = createRpcV2CborHandler({
+      services: [cloudWatch], lookupSecret, maxBodyBytes: options.maxBodyBytes, logger: log, logRequests: options.logRequests ?? false,
+    });
     const json = createJsonProtocolHandler({
-      services: [{
+      services: [cloudWatch, {
         targetPrefix: 'AmazonEC2ContainerServiceV20141113',
         signingName: 'ecs',
         model: ecsModel,
@@ -161,6 +202,10 @@ export class WharfServer {
         signingName: 'elasticloadbalancing',
         model: elbv2Model,
         handlers: elbv2Handlers({ ctx: this.#ctx, advertiseHost: () => this.#advertiseHost }),
+      }, {
+        signingName: 'monitoring',
+        model: cloudwatchModel,
+        handlers: cloudWatchOperations,
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -186,12 +231,26 @@ export class WharfServer {
         healthPollIntervalMs: LOAD_BALANCER_HEALTH_POLL_MS, retryFailedMs: LOAD_BALANCER_RETRY_MS,
       });
     }
-    this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
+    this.#ecsMetrics = new EcsMetricsController({
+      ctx: this.#ctx, metrics: this.#metrics,
+      roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS, roundGraceMs: ECS_METRICS_ROUND_GRACE_MS,
+      passIntervalMs: Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS), maxBufferedSamples: ECS_METRICS_MAX_BUFFERED,
+    });
+    this.#alarms = new AlarmController({ ctx: this.#ctx, metrics: this.#metrics, evaluationIntervalMs: ALARM_EVALUATION_MS });
+    this.#gateway = new AgentGateway({
+      ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs,
+      onTelemetry: (instanceArn, report) => this.#ecsMetrics.receive(instanceArn, report),
+    });
     // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
     // on a slow link. headersTimeout still bounds a client that never finishes its headers.
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
       if (isQueryProtocolRequest(req)) return query(req, res);
+      if (isRpcV2CborRequest(req)) return cbor(req, res);
+      if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(this.#metrics, this.#ctx.nowMs()));
+        return;
+      }
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
@@ -209,6 +268,9 @@ export class WharfServer {
     await markAllAgentsDisconnected(this.#ctx);
     await restoreTaskIndexes(this.#ctx);
     await this.#blobs.init();
+    this.#metrics.start();
+    this.#ecsMetrics.start();
+    this.#alarms.start();
     this.#taskRetention.start();
     this.#services.start();
     this.#loadBalancers?.start();
@@ -224,6 +286,21 @@ export class WharfServer {
     this.#registryAddress = `${this.#advertiseHost}:${port}`;
     this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
+  }
+
+  /** The metric store CloudWatch, alarms, scaling and /metrics read. */
+  get metrics(): MetricStore {
+    return this.#metrics;
+  }
+
+  /** One alarm evaluation pass now (what its timer runs). */
+  evaluateAlarms() {
+    return this.#alarms.pass();
+  }
+
+  /** One ECS metrics pass now (what its timer runs). */
+  publishEcsMetrics() {
+    return this.#ecsMetrics.pass();
   }
 
   /** One registry housekeeping sweep now (what its timer runs). */
@@ -243,6 +320,9 @@ export class WharfServer {
     await this.#services.close();
     await this.#loadBalancers?.close();
     await this.#registryMaintenance.close();
+    await this.#ecsMetrics.close();
+    await this.#alarms.close();
+    this.#metrics.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#logRetention.close();

@@ -48,6 +48,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     registryDir: join(dataDir, 'registry'),
     loadBalancers: { dir: join(dataDir, 'lb'), bindAddress: values['lb-bind-address'] ?? values.host },
     logsPath: join(dataDir, 'logs.db'),
+    metricsSnapshotPath: join(dataDir, 'metrics', 'snapshot.json'),
     ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,

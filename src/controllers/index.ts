@@ -7,3 +7,7 @@ export type { ServicePlan, ServiceSnapshot, ServicePlanOptions } from './service
 export { LoadBalancerController } from './load-balancer-controller.js';
 export type { LoadBalancerControllerOptions } from './load-balancer-controller.js';
 export { buildLoadBalancerConfig, planTargets } from './load-balancer-plan.js';
+export { EcsMetricsController } from './ecs-metrics-controller.js';
+export type { EcsMetricsControllerOptions } from './ecs-metrics-controller.js';
+export { AlarmController, alarmRuleOf } from './alarm-controller.js';
+export type { AlarmControllerOptions } from './alarm-controller.js';

@@ -26,3 +26,5 @@ export type { StoredAction, StoredCondition } from './elbv2-routing.js';
 export * from './target-groups.js';
 export * from './targets.js';
 export * from './load-balancer-state.js';
+export * from './metrics-view.js';
+export * from './alarms.js';

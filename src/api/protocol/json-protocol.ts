@@ -3,12 +3,13 @@ import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 import { validateInput } from '../validation/index.js';
 import type { ServiceModel } from '../validation/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { logInternalError, loggedRequestListener, sendResponse } from './request-log.js';
 import type { ProtocolOptions } from './request-log.js';
 import { jsonError } from './errors.js';
 import type { JsonError } from './errors.js';
 import { serializeOutput } from './serialize.js';
+import { queryCompatibleErrors } from './query-compatible.js';
 
 export interface RequestContext {
   /** UUID answered as `x-amzn-RequestId`; put it in every log line about the request. */
@@ -38,13 +39,32 @@ export interface JsonService {
   missingMembersError?: (message: string) => WharfError;
   /** Largest request body for this service, when it differs from the server's `maxBodyBytes`. */
   maxBodyBytes?: number;
+  /** The error for other invalid input; InvalidParameterException by default. */
+  invalidInputError?: (message: string) => WharfError;
+  /** awsJson 1.0 answers `application/x-amz-json-1.0`; 1.1 (the default) `application/x-amz-json-1.1`. */
+  jsonVersion?: '1.0' | '1.1';
+  /**
+   * The service also speaks awsQuery and its handlers throw awsQuery codes: answers carry the
+   * model's error shape as `__type` and `x-amzn-query-error` (src/api/protocol/query-compatible.ts).
+   */
+  awsQueryCompatible?: boolean;
 }
 
 export interface JsonProtocolOptions extends ProtocolOptions {
   services: JsonService[];
 }
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const CONTENT_TYPE = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
+
+/**
+ * Validates `input` against the service's model (its missing-members and invalid-input errors) and
+ * runs the operation's handler, which the caller has checked exists: the part every protocol that
+ * serves a JsonService shares.
+ */
+export async function invokeOperation(service: JsonService, operation: string, input: unknown, ctx: RequestContext): Promise<unknown> {
+  validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
+  return service.handlers[operation]!(input, ctx);
+}
 
 /** True for a POST carrying X-Amz-Target: the shape of every awsJson1_1 request. */
 export function isJsonProtocolRequest(req: IncomingMessage): boolean {
@@ -59,7 +79,35 @@ export function isJsonProtocolRequest(req: IncomingMessage): boolean {
  */
 export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const servicesByPrefix = new Map(options.services.map((s) => [s.targetPrefix, s]));
+  const compatibleErrors = new Map(options.services.filter((s) => s.awsQueryCompatible).map((s) => [s, queryCompatibleErrors(s.model)]));
   const now = options.now ?? (() => new Date());
+
+  /** The service the target names, before anything is checked: it decides the form of every answer. */
+  function claimedService(req: IncomingMessage): JsonService | undefined {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    return servicesByPrefix.get(target.slice(0, Math.max(0, target.lastIndexOf('.'))));
+  }
+
+  function respondError(res: ServerResponse, requestId: string, error: JsonError, entry: Record<string, unknown>, onSent?: () => void): void {
+    const claimed = claimedService(res.req);
+    entry['errorCode'] = error.code;
+    const compatible = claimed === undefined ? undefined : compatibleErrors.get(claimed);
+    if (compatible !== undefined) {
+      const mapped = compatible(error.code === 'ServerException' ? 'InternalServiceError' : error.code, error.httpStatus);
+      res.setHeader('x-amzn-query-error', mapped.queryErrorHeader);
+      res.setHeader('x-amzn-ErrorType', mapped.type);
+      const body = error.message === undefined ? { __type: mapped.type } : { __type: mapped.type, message: error.message };
+      respond(res, requestId, mapped.httpStatus, JSON.stringify(body), onSent);
+      return;
+    }
+    res.setHeader('x-amzn-ErrorType', error.code);
+    const body = error.message === undefined ? { __type: error.code } : { __type: error.code, message: error.message };
+    respond(res, requestId, error.httpStatus, JSON.stringify(body), onSent);
+  }
+
+  function respond(res: ServerResponse, requestId: string, status: number, body: string, onSent?: () => void): void {
+    sendResponse(res, requestId, status, CONTENT_TYPE[claimedService(res.req)?.jsonVersion ?? '1.1'], body, onSent);
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, entry: Record<string, unknown>): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -99,16 +147,22 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
       return;
     }
 
-    const input = parseInput(read.body);
+    let body: Uint8Array;
+    try {
+      body = decodedBody(req, read.body, options.maxBodyBytes);
+    } catch (err) {
+      if (!(err instanceof ContentEncodingError)) throw err;
+      respondError(res, requestId, jsonError('SerializationException', err.message), entry);
+      return;
+    }
+    const input = parseInput(body);
     if (input instanceof WharfError) {
       respondError(res, requestId, jsonError(input.code, input.message), entry);
       return;
     }
-    const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input, service.missingMembersError);
-      output = await handler(input, ctx);
+      output = await invokeOperation(service, operation, input, { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service });
     } catch (err) {
       respondError(res, requestId, toJsonError(err, entry), entry);
       return;
@@ -143,15 +197,4 @@ function parseInput(body: Uint8Array): Record<string, unknown> | WharfError {
       `The request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}.`);
   }
   return value as Record<string, unknown>;
-}
-
-function respondError(res: ServerResponse, requestId: string, error: JsonError, entry: Record<string, unknown>, onSent?: () => void): void {
-  entry['errorCode'] = error.code;
-  res.setHeader('x-amzn-ErrorType', error.code);
-  const body = error.message === undefined ? { __type: error.code } : { __type: error.code, message: error.message };
-  respond(res, requestId, error.httpStatus, JSON.stringify(body), onSent);
-}
-
-function respond(res: ServerResponse, requestId: string, status: number, body: string, onSent?: () => void): void {
-  sendResponse(res, requestId, status, CONTENT_TYPE, body, onSent);
 }
