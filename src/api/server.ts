@@ -7,18 +7,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { ServiceController, TaskRetentionController } from '../controllers/index.js';
+import { AutoscalingController, ServiceController, TaskRetentionController, type MetricSource } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
-import { InvalidParameterException } from '../model/index.js';
+import { InvalidParameterException, ValidationException } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
+import { autoscalingHandlers } from './autoscaling/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
-import { ecrModel, ecsModel } from './validation/index.js';
+import { applicationAutoscalingModel, ecrModel, ecsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -30,6 +31,8 @@ export const INSTANCE_LOSS_GRACE_MS = 15_000;
 const SERVICE_RESYNC_MS = 30_000;
 /** Services synced at once; placements of different services race only through compare-and-swap. */
 const SERVICE_SYNC_CONCURRENCY = 4;
+/** CloudWatch's period for ECS metrics; Application Auto Scaling evaluates its alarms once per period. */
+export const AUTOSCALING_PERIOD_MS = 60_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -68,6 +71,13 @@ export interface WharfServerOptions {
   /** How long an agent may be gone before its instance's service tasks are replaced. */
   instanceLossGraceMs?: number;
   nowMs?: () => number;
+  /**
+   * The metric period Application Auto Scaling evaluates on (CloudWatch: 60 s); a test or a small
+   * installation may shorten it.
+   */
+  autoscalingPeriodMs?: number;
+  /** Metric values for target tracking and step scaling; without it only scheduled scaling and capacity bounds act. */
+  metricSource?: MetricSource;
 }
 
 export class WharfServer {
@@ -77,6 +87,7 @@ export class WharfServer {
   readonly #ctx: DomainContext;
   readonly #taskRetention: TaskRetentionController;
   readonly #services: ServiceController;
+  readonly #autoscaling: AutoscalingController;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
   #registryAddress = '';
@@ -112,6 +123,13 @@ export class WharfServer {
         model: ecrModel,
         handlers: ecrHandlers({ ctx: this.#ctx, tokens, registryAddress: () => this.#registryAddress }),
         missingMembersError: (message) => new InvalidParameterException(message),
+      }, {
+        targetPrefix: 'AnyScaleFrontendService',
+        signingName: 'application-autoscaling',
+        model: applicationAutoscalingModel,
+        handlers: autoscalingHandlers(this.#ctx),
+        missingMembersError: (message) => new ValidationException(message),
+        invalidInputError: (message) => new ValidationException(message),
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -129,6 +147,11 @@ export class WharfServer {
       instanceLossGraceMs: options.instanceLossGraceMs ?? INSTANCE_LOSS_GRACE_MS,
       resyncIntervalMs: SERVICE_RESYNC_MS,
       concurrency: SERVICE_SYNC_CONCURRENCY,
+    });
+    this.#autoscaling = new AutoscalingController({
+      ctx: this.#ctx,
+      periodMs: options.autoscalingPeriodMs ?? AUTOSCALING_PERIOD_MS,
+      ...(options.metricSource ? { metrics: options.metricSource } : {}),
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
     // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
@@ -154,6 +177,7 @@ export class WharfServer {
     await this.#blobs.init();
     this.#taskRetention.start();
     this.#services.start();
+    this.#autoscaling.start();
     this.#registryMaintenance.start();
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
@@ -166,6 +190,11 @@ export class WharfServer {
     return `http://${host}:${port}`;
   }
 
+  /** One autoscaling pass over every scalable target now (what its period timer runs). */
+  evaluateAutoscaling(): Promise<void> {
+    return this.#autoscaling.evaluateAll();
+  }
+
   /** One registry housekeeping sweep now (what its timer runs). */
   sweepRegistry() {
     return this.#registryMaintenance.sweep();
@@ -176,6 +205,7 @@ export class WharfServer {
     this.#gateway.close();
     await this.#taskRetention.close();
     await this.#services.close();
+    await this.#autoscaling.close();
     await this.#registryMaintenance.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));

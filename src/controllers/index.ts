@@ -4,3 +4,8 @@ export { ServiceController } from './service-controller.js';
 export type { ServiceControllerOptions } from './service-controller.js';
 export { planService, circuitBreakerThreshold, startBackoffMs } from './service-plan.js';
 export type { ServicePlan, ServiceSnapshot, ServicePlanOptions } from './service-plan.js';
+export { AutoscalingController, trackingQuery } from './autoscaling-controller.js';
+export type { AutoscalingControllerOptions } from './autoscaling-controller.js';
+export { planScaling, boundsCorrection, applyAdjustment, stepFor } from './autoscaling-plan.js';
+export type { AutoscalingPlanOptions, TargetSnapshot, ScalingDecision } from './autoscaling-plan.js';
+export type { MetricSource, MetricQuery, MetricDimension } from './metric-source.js';

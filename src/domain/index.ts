@@ -15,3 +15,13 @@ export * from './manifests.js';
 export * from './repositories.js';
 export * from './images.js';
 export * from './lifecycle-policy.js';
+export type {
+  ScalableTargetRecord, ScalingPolicyRecord, ScheduledActionRecord, ScalingActivityRecord, ScalingPolicyState, ScheduledActionState,
+} from './autoscaling-records.js';
+export * from './scalable-targets.js';
+export * from './scaling-policies.js';
+export * from './scheduled-actions.js';
+export * from './scaling-activities.js';
+export * from './alarm-actions.js';
+export { parseSchedule, latestRunBetween, validateTimezone } from './schedule-expression.js';
+export type { Schedule, ScheduleWindow } from './schedule-expression.js';

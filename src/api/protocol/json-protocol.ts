@@ -36,6 +36,8 @@ export interface JsonService {
   handlers: Record<string, OperationHandler>;
   /** The error for input whose only faults are missing required members; ECS's ClientException by default. */
   missingMembersError?: (message: string) => WharfError;
+  /** The error for any other input that breaks the model; ECS's InvalidParameterException by default. */
+  invalidInputError?: (message: string) => WharfError;
 }
 
 export interface JsonProtocolOptions {
@@ -117,7 +119,7 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
     const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input, service.missingMembersError);
+      validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
       output = await handler(input, ctx);
     } catch (err) {
       respondError(res, requestId, toJsonError(err, entry), entry);

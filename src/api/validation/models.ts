@@ -1,5 +1,6 @@
 import ecsJson from './models/ecs.json' with { type: 'json' };
 import ecrJson from './models/ecr.json' with { type: 'json' };
+import applicationAutoscalingJson from './models/application-autoscaling.json' with { type: 'json' };
 import type { ServiceModel } from './service-model.js';
 
 /** Amazon ECS 2014-11-13, trimmed from botocore by `scripts/gen-service-models.py`. */
@@ -7,3 +8,6 @@ export const ecsModel = ecsJson as ServiceModel;
 
 /** Amazon ECR 2015-09-21, trimmed the same way. */
 export const ecrModel = ecrJson as ServiceModel;
+
+/** Application Auto Scaling 2016-02-06, trimmed the same way. */
+export const applicationAutoscalingModel = applicationAutoscalingJson as ServiceModel;

@@ -16,7 +16,8 @@ const MAX_SHOWN_VALUE_CHARS = 256;
 /**
  * Validates an operation's input against the service model, in the order the model lists members,
  * and throws when anything fails: `ClientException` when the only failures are missing required
- * members (or what `missingOnly` makes: services without ClientException), otherwise `InvalidParameterException` (wrong type, enum, range, length, pattern). The
+ * members (or what `missingOnly` makes: services without ClientException), otherwise `InvalidParameterException`
+ * (wrong type, enum, range, length, pattern; or what `invalid` makes: services without it). The
  * message follows AWS's model-validation wording and names each field by its path, e.g.
  * `1 validation error detected: Value 'FOO' at 'networkMode' failed to satisfy constraint: Member
  * must satisfy enum value set: [bridge, host, awsvpc, none]`. Unknown members are ignored, as AWS's
@@ -25,6 +26,7 @@ const MAX_SHOWN_VALUE_CHARS = 256;
 export function validateInput(
   model: ServiceModel, operationName: string, input: unknown,
   missingOnly: (message: string) => WharfError = (message) => new ClientException(message),
+  invalid: (message: string) => WharfError = (message) => new InvalidParameterException(message),
 ): void {
   const operation = model.operations[operationName];
   if (operation === undefined) throw new WharfError('UnknownOperationException', `Unknown operation ${operationName}`);
@@ -34,7 +36,7 @@ export function validateInput(
   if (violations.length === 0) return;
   const count = violations.length === 1 ? '1 validation error' : `${violations.length} validation errors`;
   const message = `${count} detected: ${violations.map((v) => v.message).join('; ')}`;
-  throw violations.every((v) => v.missing) ? missingOnly(message) : new InvalidParameterException(message);
+  throw violations.every((v) => v.missing) ? missingOnly(message) : invalid(message);
 }
 
 function validatorFor(model: ServiceModel, shapeName: string): Validator {
