@@ -157,17 +157,17 @@ function stepProposal(p: StepPolicyInput, t: TargetSnapshot): Proposal | undefin
   const cooldownMs = (p.configuration.Cooldown ?? DEFAULT_COOLDOWN_SECONDS) * 1000;
   const last = Math.max(p.state.lastScaleOutAtMs ?? -Infinity, p.state.lastScaleInAtMs ?? -Infinity);
   const inCooldown = t.nowMs < last + cooldownMs;
+  const outCooling = p.state.lastScaleOutAtMs !== undefined && t.nowMs < p.state.lastScaleOutAtMs + cooldownMs;
   let best: Proposal | undefined;
   for (const alarm of p.alarms) {
     const step = stepFor(p.configuration.StepAdjustments ?? [], alarm.breach);
     if (!step) continue;
-    const outFrom = inCooldown && p.state.lastScaleOutAtMs !== undefined ? p.state.scaleOutFromCapacity ?? t.desiredCount : t.desiredCount;
-    const outDesired = applyAdjustment(p.configuration, step.ScalingAdjustment ?? 0, outFrom);
-    const from = outDesired > t.desiredCount ? outFrom : t.desiredCount;
+    // In a scale-out's cooldown the capacity it added counts as there: compute from where it started.
+    const from = outCooling ? p.state.scaleOutFromCapacity ?? t.desiredCount : t.desiredCount;
     const desired = applyAdjustment(p.configuration, step.ScalingAdjustment ?? 0, from);
     if (desired === t.desiredCount) continue;
     const direction = desired > t.desiredCount ? 'out' : 'in';
-    // In cooldown, scale-out goes on only past what the last one already added; scale-in waits.
+    // In cooldown, scale-in waits.
     if (inCooldown && direction === 'in') continue;
     const proposal: Proposal = {
       policyName: p.policyName, direction, desired, tracking: false, from,
