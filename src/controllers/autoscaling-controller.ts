@@ -145,7 +145,8 @@ export class AutoscalingController {
       if (!service || service.value.status !== 'ACTIVE') return;
       const nowMs = ctx.nowMs();
 
-      if (target.SuspendedState?.ScheduledScalingSuspended !== true && !(await this.#runScheduledActions(entry, nowMs))) continue;
+      // A scheduled action that moved the bounds (or lost a race) sends the evaluation round again on the fresh target.
+      if (target.SuspendedState?.ScheduledScalingSuspended !== true && (await this.#runScheduledActions(entry, nowMs)) !== 'unchanged') continue;
 
       const current = service.value.desiredCount;
       const bounds = boundsCorrection({ minCapacity: target.MinCapacity, maxCapacity: target.MaxCapacity, desiredCount: current });
@@ -176,9 +177,9 @@ export class AutoscalingController {
 
   /**
    * Runs the target's scheduled actions due since their last evaluation (the latest of them sets
-   * the bounds). Answers false when the target changed under it: the caller evaluates again.
+   * the bounds). Answers whether the bounds changed, or `conflict` when the target changed under it.
    */
-  async #runScheduledActions(entry: Entry<ScalableTargetRecord>, nowMs: number): Promise<boolean> {
+  async #runScheduledActions(entry: Entry<ScalableTargetRecord>, nowMs: number): Promise<'changed' | 'unchanged' | 'conflict'> {
     const { ctx } = this.#options;
     const target = entry.value;
     const actions = await readTargetScheduledActions(ctx, target);
@@ -200,6 +201,7 @@ export class AutoscalingController {
         };
       }
     }
+    let outcome: 'changed' | 'unchanged' = 'unchanged';
     if (due) {
       // A new minimum above the maximum lifts the maximum with it, and the other way round.
       let min = due.min ?? target.MinCapacity;
@@ -207,7 +209,8 @@ export class AutoscalingController {
       if (due.min === undefined) min = Math.min(min, max);
       if (due.max === undefined) max = Math.max(min, max);
       if (min !== target.MinCapacity || max !== target.MaxCapacity) {
-        if (!(await writeScalableTargetCapacity(ctx, entry, { MinCapacity: min, MaxCapacity: max }))) return false;
+        if (!(await writeScalableTargetCapacity(ctx, entry, { MinCapacity: min, MaxCapacity: max }))) return 'conflict';
+        outcome = 'changed';
         const set = [due.min !== undefined ? `min capacity to ${min}` : '', due.max !== undefined ? `max capacity to ${max}` : ''].filter(Boolean).join(' and ');
         await recordScalingActivity(ctx, {
           target, description: `Setting ${set}`, cause: `scheduled action name ${due.name} was triggered`,
@@ -216,7 +219,7 @@ export class AutoscalingController {
       }
     }
     for (const m of marks) await ctx.store.put(m.key, m.value);
-    return true;
+    return outcome;
   }
 
   /** What the planner needs of one policy: its metric's datapoints, or the alarms in ALARM naming it. */
