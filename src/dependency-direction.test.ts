@@ -19,12 +19,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   sigv4: ['model'],
   scheduler: ['model'],
   store: ['model'],
+  metrics: ['model'],
   domain: ['model', 'store', 'scheduler'],
-  controllers: ['model', 'domain', 'scheduler'],
+  controllers: ['model', 'domain', 'scheduler', 'metrics'],
   registry: ['model', 'domain'],
-  api: ['model', 'domain', 'sigv4', 'controllers', 'registry'],
+  api: ['model', 'domain', 'sigv4', 'controllers', 'registry', 'metrics'],
   agent: ['model', 'sigv4'],
-  cli: ['model', 'api', 'store', 'agent', 'sigv4'],
+  cli: ['model', 'api', 'store', 'agent', 'sigv4', 'metrics'],
   bin: ['cli'],
 };
 /** Folder → folders it may name types from (`import type`), erased at run time. */

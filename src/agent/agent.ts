@@ -22,6 +22,8 @@ import { GatewayClient } from './gateway-client.js';
 import type { Logger } from './log.js';
 import { jsonLogger } from './log.js';
 import { readAgentState, writeAgentState } from './state-file.js';
+import { StatsSampler, statsSourceFor } from './stats-sampler.js';
+import type { SampledTask, StatsSource, StatsSourceKind } from './stats-sampler.js';
 import { TaskRunner } from './task-runner.js';
 import { BACKOFF } from './timeouts.js';
 
@@ -38,6 +40,12 @@ export const AGENT_DEFAULTS = {
   stopTimeoutSeconds: 30,
   /** ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION: 3 h. */
   taskCleanupWaitMs: 3 * 60 * 60 * 1000,
+  /** ECS collects task resource use every 20 s. */
+  statsSampleIntervalMs: 20_000,
+  statsSource: 'auto' as StatsSourceKind,
+  cgroupRoot: '/sys/fs/cgroup',
+  /** 15 minutes of rounds of 100 tasks are kept while the server is unreachable. */
+  maxPendingStatsSamples: 4500,
 } as const;
 
 /** Agent options; everything but serverUrl and credentials has a default (AGENT_DEFAULTS). */
@@ -56,6 +64,13 @@ export interface AgentOptions {
   heartbeatIntervalMs?: number;
   stopTimeoutSeconds?: number;
   taskCleanupWaitMs?: number;
+  /** How often task resource use is sampled and sent; 0 turns sampling off. */
+  statsSampleIntervalMs?: number;
+  /** How usage is read (cgroup files, Docker's stats call, or cgroup with Docker as fallback), or a source of one's own. */
+  statsSource?: StatsSourceKind | StatsSource;
+  /** Where the host's cgroup filesystem is mounted. */
+  cgroupRoot?: string;
+  maxPendingStatsSamples?: number;
   reservedPorts?: string[];
   reservedUdpPorts?: string[];
   /** The container runtime; a DockerRuntime on dockerHost by default (then owned and closed by the agent). */
@@ -67,7 +82,7 @@ export interface AgentOptions {
   agentHash?: string;
 }
 
-type Resolved = Required<Omit<AgentOptions, 'runtime' | 'dockerHost'>> & { dockerHost: string | undefined };
+type Resolved = Required<Omit<AgentOptions, 'runtime' | 'dockerHost' | 'statsSource'>> & { dockerHost: string | undefined };
 
 function packageVersion(): string {
   try {
@@ -132,6 +147,8 @@ export class Agent {
   private readonly runners = new Map<string, TaskRunner>();
   private readonly cleanups = new Map<string, () => void>();
   private gateway: GatewayClient | undefined;
+  private sampler: StatsSampler | undefined;
+  private readonly statsSource: StatsSource | undefined;
   private subscription: Subscription | undefined;
   private instanceArn: string | undefined;
   private clusterArnValue: string | undefined;
@@ -157,6 +174,9 @@ export class Agent {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? AGENT_DEFAULTS.heartbeatIntervalMs,
       stopTimeoutSeconds: options.stopTimeoutSeconds ?? AGENT_DEFAULTS.stopTimeoutSeconds,
       taskCleanupWaitMs: options.taskCleanupWaitMs ?? AGENT_DEFAULTS.taskCleanupWaitMs,
+      statsSampleIntervalMs: options.statsSampleIntervalMs ?? AGENT_DEFAULTS.statsSampleIntervalMs,
+      cgroupRoot: options.cgroupRoot ?? AGENT_DEFAULTS.cgroupRoot,
+      maxPendingStatsSamples: options.maxPendingStatsSamples ?? AGENT_DEFAULTS.maxPendingStatsSamples,
       reservedPorts: options.reservedPorts ?? [...DEFAULT_RESERVED_PORTS],
       reservedUdpPorts: options.reservedUdpPorts ?? [],
       logger: options.logger ?? jsonLogger(),
@@ -174,6 +194,9 @@ export class Agent {
     });
     this.log = this.o.logger;
     this.clock = this.o.clock;
+    const kind = options.statsSource ?? AGENT_DEFAULTS.statsSource;
+    this.statsSource = typeof kind === 'object' ? kind
+      : statsSourceFor(kind, this.runtime instanceof DockerRuntime ? this.runtime.docker : undefined, this.o.cgroupRoot);
   }
 
   /** This instance's ARN, once registered. */
@@ -233,6 +256,25 @@ export class Agent {
       onConnected: () => { for (const r of this.runners.values()) this.gateway?.sendReport(r.report()); },
     });
     this.gateway.start();
+    if (this.o.statsSampleIntervalMs > 0 && this.statsSource) {
+      this.sampler = new StatsSampler({
+        source: this.statsSource, tasks: () => this.sampledTasks(), send: (r) => this.gateway?.sendTelemetry(r) ?? false,
+        sampleIntervalMs: this.o.statsSampleIntervalMs, maxPendingSamples: this.o.maxPendingStatsSamples, clock: this.clock, logger: this.log,
+      });
+      this.sampler.start();
+    }
+  }
+
+  /** RUNNING tasks with their RUNNING containers: what resource sampling reads. */
+  private sampledTasks(): SampledTask[] {
+    const out: SampledTask[] = [];
+    for (const runner of this.runners.values()) {
+      const report = runner.report();
+      if (report.lastStatus !== 'RUNNING') continue;
+      const containerIds = report.containers.flatMap((c) => (c.lastStatus === 'RUNNING' && c.runtimeId ? [c.runtimeId] : []));
+      if (containerIds.length > 0) out.push({ taskArn: report.taskArn, containerIds });
+    }
+    return out;
   }
 
   /** Drains: closes the session, lets in-flight container operations finish. Task containers keep running. */
@@ -241,6 +283,7 @@ export class Agent {
     this.closing = true;
     this.abort.abort(new Error('agent closing'));
     this.subscription?.close();
+    await this.sampler?.close();
     await this.gateway?.close();
     await this.applying?.catch(() => undefined);
     await Promise.all([...this.runners.values()].map((r) => r.close()));
@@ -253,6 +296,7 @@ export class Agent {
     this.closing = true;
     this.abort.abort(err);
     this.subscription?.close();
+    void this.sampler?.close();
     this.gateway?.destroy();
     for (const r of this.runners.values()) r.destroy(err);
     for (const cancel of this.cleanups.values()) cancel();

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type WebSocketType from 'ws';
-import type { GatewayMessage, TaskManifest, TaskStateReport } from '../model/agent-protocol.js';
+import type { GatewayMessage, TaskManifest, TaskStateReport, TelemetryReport } from '../model/agent-protocol.js';
 import { AGENT_GATEWAY_PATH } from '../model/agent-protocol.js';
 import type { Credentials } from '../sigv4/index.js';
 import { signRequest } from '../sigv4/index.js';
@@ -77,6 +77,11 @@ export class GatewayClient {
   /** Sends one report; false when not connected (the agent re-sends every report on reconnect). */
   sendReport(report: TaskStateReport): boolean {
     return this.send({ type: 'TaskStateReport', message: report });
+  }
+
+  /** Sends sampled resource use; false when not connected (the caller keeps it for later). */
+  sendTelemetry(report: TelemetryReport): boolean {
+    return this.send({ type: 'TelemetryReport', message: report });
   }
 
   /** Closes the socket normally and stops redialing. */

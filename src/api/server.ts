@@ -1,5 +1,6 @@
 /**
- * The Wharf server's HTTP front: every AWS-compatible API on one port (by X-Amz-Target), the image
+ * The Wharf server's HTTP front: every AWS-compatible API on one port (awsJson by X-Amz-Target,
+ * awsQuery by the SigV4 credential scope of a form POST), the image
  * registry under /v2/, the agent gateway (WebSocket upgrade), and an unauthenticated /health
  * probe. Its state is the store it is given, plus the registry's blobs on disk.
  */
@@ -7,19 +8,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { AutoscalingController, ServiceController, TaskRetentionController, type MetricSource } from '../controllers/index.js';
+import {
+  AutoscalingController, EcsMetricsController, ServiceController, TaskRetentionController, metricStoreSource, type MetricSource,
+} from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
 import { InvalidParameterException, ValidationException } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
+import { MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
 import { autoscalingHandlers } from './autoscaling/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
-import { createJsonProtocolHandler, isJsonProtocolRequest } from './protocol/index.js';
-import { applicationAutoscalingModel, ecrModel, ecsModel } from './validation/index.js';
+import { elbv2Handlers } from './elbv2/index.js';
+import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
+import { applicationAutoscalingModel, ecrModel, ecsModel, elbv2Model } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -33,6 +38,13 @@ const SERVICE_RESYNC_MS = 30_000;
 const SERVICE_SYNC_CONCURRENCY = 4;
 /** CloudWatch's period for ECS metrics; Application Auto Scaling evaluates its alarms once per period. */
 export const AUTOSCALING_PERIOD_MS = 60_000;
+/** Agents sample every 20 s (ECS's collection interval); their samples are published per such round. */
+export const ECS_METRICS_ROUND_MS = 20_000;
+/** A round is published this long after it ends, so every agent's sample of it is in. */
+const ECS_METRICS_ROUND_GRACE_MS = 2_000;
+const ECS_METRICS_PASS_MS = 5_000;
+/** 100 agents x 100 tasks x 45 rounds: what 15 minutes of failing passes may hold. */
+const ECS_METRICS_MAX_BUFFERED = 450_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -70,13 +82,17 @@ export interface WharfServerOptions {
   taskReadyDelayMs?: number;
   /** How long an agent may be gone before its instance's service tasks are replaced. */
   instanceLossGraceMs?: number;
+  /** Where the metric store snapshots its series (`<dataDir>/metrics/snapshot.json`); none keeps them in memory only. */
+  metricsSnapshotPath?: string;
+  /** The agents' sampling interval, which ECS metric rounds follow (default 20 s, as the agent's default). */
+  ecsMetricsRoundMs?: number;
   nowMs?: () => number;
   /**
    * The metric period Application Auto Scaling evaluates on (CloudWatch: 60 s); a test or a small
    * installation may shorten it.
    */
   autoscalingPeriodMs?: number;
-  /** Metric values for target tracking and step scaling; without it only scheduled scaling and capacity bounds act. */
+  /** Metric values for target tracking and step scaling; the server's own metric store unless a test gives another. */
   metricSource?: MetricSource;
 }
 
@@ -90,7 +106,10 @@ export class WharfServer {
   readonly #autoscaling: AutoscalingController;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
+  readonly #metrics: MetricStore;
+  readonly #ecsMetrics: EcsMetricsController;
   #registryAddress = '';
+  #advertiseHost = '';
 
   constructor(options: WharfServerOptions) {
     this.#options = options;
@@ -100,6 +119,10 @@ export class WharfServer {
       nowMs: options.nowMs ?? Date.now,
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
+    this.#metrics = new MetricStore({
+      nowMs: this.#ctx.nowMs,
+      ...(options.metricsSnapshotPath !== undefined ? { snapshotPath: options.metricsSnapshotPath } : {}),
+    });
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
     this.#blobs = new DiskBlobStore(options.registryDir, this.#ctx.nowMs);
     const tokens = new RegistryTokens(RegistryTokens.loadOrCreateSecret(join(options.registryDir, 'token-secret')), this.#ctx.nowMs);
@@ -136,6 +159,18 @@ export class WharfServer {
       logger: log,
       logRequests: options.logRequests ?? false,
     });
+    // awsQuery services are told apart by the service in the request's SigV4 credential scope.
+    const query = createQueryProtocolHandler({
+      services: [{
+        signingName: 'elasticloadbalancing',
+        model: elbv2Model,
+        handlers: elbv2Handlers({ ctx: this.#ctx, advertiseHost: () => this.#advertiseHost }),
+      }],
+      lookupSecret,
+      maxBodyBytes: options.maxBodyBytes,
+      logger: log,
+      logRequests: options.logRequests ?? false,
+    });
     this.#taskRetention = new TaskRetentionController({
       ctx: this.#ctx,
       retentionMs: options.stoppedTaskRetentionMs ?? STOPPED_TASK_RETENTION_MS,
@@ -151,13 +186,23 @@ export class WharfServer {
     this.#autoscaling = new AutoscalingController({
       ctx: this.#ctx,
       periodMs: options.autoscalingPeriodMs ?? AUTOSCALING_PERIOD_MS,
-      ...(options.metricSource ? { metrics: options.metricSource } : {}),
+      metrics: options.metricSource ?? metricStoreSource(this.#metrics),
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });
+    this.#ecsMetrics = new EcsMetricsController({
+      ctx: this.#ctx, metrics: this.#metrics,
+      roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS, roundGraceMs: ECS_METRICS_ROUND_GRACE_MS,
+      passIntervalMs: Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS), maxBufferedSamples: ECS_METRICS_MAX_BUFFERED,
+    });
+    this.#gateway = new AgentGateway({
+      ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs,
+      onTelemetry: (instanceArn, report) => this.#ecsMetrics.receive(instanceArn, report),
+    });
     // Node's default requestTimeout (5 minutes for a whole request) would cut a large layer's push
     // on a slow link. headersTimeout still bounds a client that never finishes its headers.
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
+      if (isQueryProtocolRequest(req)) return query(req, res);
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
@@ -175,6 +220,8 @@ export class WharfServer {
     await markAllAgentsDisconnected(this.#ctx);
     await restoreTaskIndexes(this.#ctx);
     await this.#blobs.init();
+    this.#metrics.start();
+    this.#ecsMetrics.start();
     this.#taskRetention.start();
     this.#services.start();
     this.#autoscaling.start();
@@ -185,7 +232,8 @@ export class WharfServer {
     });
     const { port } = this.#http.address() as AddressInfo;
     const host = this.#options.host === '0.0.0.0' ? '127.0.0.1' : this.#options.host;
-    this.#registryAddress = `${this.#options.advertiseHost ?? host}:${port}`;
+    this.#advertiseHost = this.#options.advertiseHost ?? host;
+    this.#registryAddress = `${this.#advertiseHost}:${port}`;
     this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
   }
@@ -193,6 +241,16 @@ export class WharfServer {
   /** One autoscaling pass over every scalable target now (what its period timer runs). */
   evaluateAutoscaling(): Promise<void> {
     return this.#autoscaling.evaluateAll();
+  }
+
+  /** The metric store CloudWatch, alarms, scaling and /metrics read. */
+  get metrics(): MetricStore {
+    return this.#metrics;
+  }
+
+  /** One ECS metrics pass now (what its timer runs). */
+  publishEcsMetrics() {
+    return this.#ecsMetrics.pass();
   }
 
   /** One registry housekeeping sweep now (what its timer runs). */
@@ -207,6 +265,8 @@ export class WharfServer {
     await this.#services.close();
     await this.#autoscaling.close();
     await this.#registryMaintenance.close();
+    await this.#ecsMetrics.close();
+    this.#metrics.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }

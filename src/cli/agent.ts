@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { Agent, AGENT_DEFAULTS } from '../agent/agent.js';
 import type { AgentOptions } from '../agent/agent.js';
 import { IMAGE_PULL_BEHAVIORS } from '../agent/container-runtime.js';
+import { STATS_SOURCE_KINDS } from '../agent/stats-sampler.js';
+import type { StatsSourceKind } from '../agent/stats-sampler.js';
 import type { ImagePullBehavior } from '../agent/container-runtime.js';
 import { loadCredentials } from '../agent/credentials.js';
 import { jsonLogger } from '../agent/log.js';
@@ -23,6 +25,8 @@ export const AGENT_USAGE = `usage: wharf agent --server URL [flags]
   --heartbeat-interval-ms N    (default ${AGENT_DEFAULTS.heartbeatIntervalMs})
   --stop-timeout-seconds N     default container stopTimeout (default ${AGENT_DEFAULTS.stopTimeoutSeconds})
   --task-cleanup-wait-ms N     remove stopped task containers after N ms (default 3 h)
+  --stats-sample-interval-ms N sample task CPU and memory every N ms, 0 = off (default ${AGENT_DEFAULTS.statsSampleIntervalMs})
+  --stats-source S             auto | cgroup | docker (default auto: cgroup files, Docker's stats call when absent)
   --credentials-file FILE      AWS shared-credentials file (else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
   --profile NAME               profile in the credentials file (default default)
   --log-level L                debug | info | warn | error (default info)
@@ -66,6 +70,8 @@ export function parseAgentArgs(argv: string[]): ParsedAgentArgs {
       'heartbeat-interval-ms': { type: 'string' },
       'stop-timeout-seconds': { type: 'string' },
       'task-cleanup-wait-ms': { type: 'string' },
+      'stats-sample-interval-ms': { type: 'string' },
+      'stats-source': { type: 'string' },
       'credentials-file': { type: 'string' },
       profile: { type: 'string' },
       'log-level': { type: 'string' },
@@ -94,6 +100,11 @@ export function parseAgentArgs(argv: string[]): ParsedAgentArgs {
   const heartbeatIntervalMs = positiveInt('heartbeat-interval-ms', values['heartbeat-interval-ms']);
   const stopTimeoutSeconds = positiveInt('stop-timeout-seconds', values['stop-timeout-seconds']);
   const taskCleanupWaitMs = positiveInt('task-cleanup-wait-ms', values['task-cleanup-wait-ms']);
+  const statsSampleIntervalMs = positiveInt('stats-sample-interval-ms', values['stats-sample-interval-ms']);
+  const statsSource = values['stats-source'];
+  if (statsSource !== undefined && !(STATS_SOURCE_KINDS as readonly string[]).includes(statsSource)) {
+    throw usageError(`--stats-source must be one of ${STATS_SOURCE_KINDS.join(', ')}, got ${statsSource}`);
+  }
   const options: Omit<AgentOptions, 'credentials'> = {
     serverUrl: values.server,
     ...(values.cluster ? { cluster: values.cluster } : {}),
@@ -106,6 +117,8 @@ export function parseAgentArgs(argv: string[]): ParsedAgentArgs {
     ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
     ...(stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds } : {}),
     ...(taskCleanupWaitMs !== undefined ? { taskCleanupWaitMs } : {}),
+    ...(statsSampleIntervalMs !== undefined ? { statsSampleIntervalMs } : {}),
+    ...(statsSource !== undefined ? { statsSource: statsSource as StatsSourceKind } : {}),
   };
   return {
     options, logLevel: logLevel as LogLevel, help: false,

@@ -44,6 +44,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     host: values.host,
     port,
     registryDir: join(dataDir, 'registry'),
+    metricsSnapshotPath: join(dataDir, 'metrics', 'snapshot.json'),
     ...(values['advertise-host'] ? { advertiseHost: values['advertise-host'] } : {}),
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: 5000,

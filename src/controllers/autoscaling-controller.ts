@@ -17,7 +17,6 @@ import {
   type AlarmView, type DomainContext, type ScalableTargetRecord, type ScalingPolicyRecord, type ScalingPolicyState,
   type ScheduledActionState, type TargetRef,
 } from '../domain/index.js';
-import type { Entry } from '../store/index.js';
 import {
   DEFAULT_PLAN_OPTIONS, boundsCorrection, planScaling, stateAfter, type AutoscalingPlanOptions, type PolicyInput,
   type ScalingDecision,
@@ -34,6 +33,9 @@ export interface AutoscalingControllerOptions extends Partial<AutoscalingPlanOpt
   /** How long after a period closes its pass runs, so the agents' last samples of it are in. */
   settleMs?: number;
 }
+
+/** A scalable target as stored, with the revision it was read at. */
+type TargetEntry = Awaited<ReturnType<typeof listScalableTargets>>[number];
 
 /** A scheduled action's schedule is re-evaluated from at most this far back; the mark moves on at least this often. */
 const SCHEDULE_MARK_MS = 3600_000;
@@ -109,7 +111,7 @@ export class AutoscalingController {
 
   async #pass(): Promise<void> {
     const { ctx } = this.#options;
-    let targets: Entry<ScalableTargetRecord>[];
+    let targets: TargetEntry[];
     let alarms: AlarmView[];
     try {
       targets = await listScalableTargets(ctx);
@@ -179,7 +181,7 @@ export class AutoscalingController {
    * Runs the target's scheduled actions due since their last evaluation (the latest of them sets
    * the bounds). Answers whether the bounds changed, or `conflict` when the target changed under it.
    */
-  async #runScheduledActions(entry: Entry<ScalableTargetRecord>, nowMs: number): Promise<'changed' | 'unchanged' | 'conflict'> {
+  async #runScheduledActions(entry: TargetEntry, nowMs: number): Promise<'changed' | 'unchanged' | 'conflict'> {
     const { ctx } = this.#options;
     const target = entry.value;
     const actions = await readTargetScheduledActions(ctx, target);
@@ -267,7 +269,7 @@ export class AutoscalingController {
   }
 
   async #applyDecision(
-    ref: TargetRef, from: number, decision: ScalingDecision, stateKey: string, state: Entry<ScalingPolicyState> | undefined, nowMs: number,
+    ref: TargetRef, from: number, decision: ScalingDecision, stateKey: string, state: { value: ScalingPolicyState } | undefined, nowMs: number,
   ): Promise<void> {
     await this.#setDesiredCount(ref, from, decision.desiredCount, decision.cause, nowMs);
     await this.#options.ctx.store.put(stateKey, stateAfter(state?.value ?? {}, decision, nowMs));

@@ -9,3 +9,6 @@ export type { AutoscalingControllerOptions } from './autoscaling-controller.js';
 export { planScaling, boundsCorrection, applyAdjustment, stepFor } from './autoscaling-plan.js';
 export type { AutoscalingPlanOptions, TargetSnapshot, ScalingDecision } from './autoscaling-plan.js';
 export type { MetricSource, MetricQuery, MetricDimension } from './metric-source.js';
+export { metricStoreSource } from './metric-store-source.js';
+export { EcsMetricsController } from './ecs-metrics-controller.js';
+export type { EcsMetricsControllerOptions } from './ecs-metrics-controller.js';

@@ -25,3 +25,4 @@ export * from './scaling-activities.js';
 export * from './alarm-actions.js';
 export { parseSchedule, latestRunBetween, validateTimezone } from './schedule-expression.js';
 export type { Schedule, ScheduleWindow } from './schedule-expression.js';
+export * from './metrics-view.js';

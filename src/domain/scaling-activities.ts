@@ -25,8 +25,14 @@ export interface ScalingActivityInput {
   endMs: number;
 }
 
+/** Orders activities recorded in the same millisecond: the later one sorts first, as newer. */
+let sequence = 0;
+const SEQUENCE_LIMIT = 1_000_000;
+
 export async function recordScalingActivity(ctx: DomainContext, input: ScalingActivityInput): Promise<ScalingActivityRecord> {
   const id = newUuid();
+  sequence = (sequence + 1) % SEQUENCE_LIMIT;
+  const order = String(SEQUENCE_LIMIT - 1 - sequence).padStart(6, '0');
   const record: ScalingActivityRecord = {
     ActivityId: id,
     ServiceNamespace: input.target.ServiceNamespace as ScalingActivityRecord['ServiceNamespace'],
@@ -39,7 +45,7 @@ export async function recordScalingActivity(ctx: DomainContext, input: ScalingAc
     StatusCode: 'Successful',
     StatusMessage: input.statusMessage,
   };
-  await ctx.store.put(keys.scalingActivity(input.target.ServiceNamespace, input.startMs, id), record);
+  await ctx.store.put(keys.scalingActivity(input.target.ServiceNamespace, input.startMs, `${order}-${id}`), record);
   ctx.log({ msg: 'scaling activity', resourceId: input.target.ResourceId, description: input.description, cause: input.cause });
   return record;
 }

@@ -13,7 +13,11 @@
  *   4. The agent sends a `TaskStateReport` whenever a task's observed state changes, and every
  *      task's latest report again after each (re)connect. Reports are whole snapshots of one task,
  *      so re-sending is always safe; the server applies them forward-only.
- *   5. Both sides send `Heartbeat` every heartbeatIntervalMs, and the server answers each agent
+ *   5. The agent samples the resource use of its RUNNING tasks every sampling interval (20 s by
+ *      default, as ECS collects) and sends one `TelemetryReport` per round holding every task, plus
+ *      any rounds it kept while disconnected. Samples are facts at a time; the server folds them
+ *      into the ECS metrics and never sends anything back for them.
+ *   6. Both sides send `Heartbeat` every heartbeatIntervalMs, and the server answers each agent
  *      Heartbeat with a `HeartbeatAck` at once, so the agent hears from the server at its own pace
  *      whatever the server's interval. The agent's Heartbeat declares its interval; the server
  *      closes a session silent for 3 of the longer of the two intervals, and the agent redials
@@ -83,6 +87,22 @@ export interface TaskStateReport {
   containers: ContainerStateReport[];
 }
 
+/** The summed resource use of one task's running containers at one sampling instant. */
+export interface TaskUsageSample {
+  taskArn: string;
+  /** Epoch milliseconds of the sample. */
+  timestampMs: number;
+  /** CPU used since the previous sample, in ECS CPU units (1024 = one core fully busy). */
+  cpuUnits: number;
+  /** Memory in use in MiB, reclaimable page cache excluded (as `docker stats` shows it). */
+  memoryMiB: number;
+}
+
+/** One or more sampling rounds of an instance's tasks, oldest first. */
+export interface TelemetryReport {
+  samples: TaskUsageSample[];
+}
+
 export interface Heartbeat {
   sentAt: string;
   /** The sender's heartbeat interval (agents send it, so the server can size its silence limit). */
@@ -92,6 +112,7 @@ export interface Heartbeat {
 export type GatewayMessage =
   | { type: 'TaskManifest'; message: TaskManifest }
   | { type: 'TaskStateReport'; message: TaskStateReport }
+  | { type: 'TelemetryReport'; message: TelemetryReport }
   | { type: 'Heartbeat'; message: Heartbeat }
   | { type: 'HeartbeatAck'; message: Heartbeat };
 

@@ -11,7 +11,7 @@ import {
   activeInstanceByArn, agentTaskOf, applyTaskStateReport, setAgentConnected, tasksForInstance,
   type DomainContext, type TaskDefinitionRecord,
 } from '../../domain/index.js';
-import { AGENT_GATEWAY_PATH, clusterNameOf, type GatewayMessage, type TaskStateReport } from '../../model/index.js';
+import { AGENT_GATEWAY_PATH, clusterNameOf, type GatewayMessage, type TaskStateReport, type TelemetryReport } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 
 export interface AgentGatewayOptions {
@@ -19,6 +19,8 @@ export interface AgentGatewayOptions {
   lookupSecret: (accessKeyId: string) => string | undefined;
   /** How often each side sends a Heartbeat; a session silent for 3 intervals is closed. */
   heartbeatIntervalMs: number;
+  /** Receives each agent's sampled task usage (TelemetryReport frames); without it they are dropped. */
+  onTelemetry?: (containerInstanceArn: string, report: TelemetryReport) => void;
 }
 
 export class AgentGateway {
@@ -164,6 +166,7 @@ class AgentSession {
       if (typeof frame.message?.intervalMs === 'number') this.#agentIntervalMs = frame.message.intervalMs;
       return this.#send({ type: 'HeartbeatAck', message: { sentAt: new Date().toISOString() } });
     }
+    if (frame.type === 'TelemetryReport') return this.options.onTelemetry?.(this.instanceArn, frame.message);
     if (frame.type !== 'TaskStateReport') return;
     const report = frame.message as TaskStateReport;
     // Reports are applied one at a time, in the order the agent sent them.

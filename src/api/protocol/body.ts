@@ -44,3 +44,9 @@ export function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Bo
     req.on('aborted', onAborted);
   });
 }
+
+/** A request URL as `[path, query]`, the query without its `?` (both raw, as SigV4 needs them). */
+export function splitUrl(url: string): [string, string] {
+  const q = url.indexOf('?');
+  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
+}

@@ -1,2 +1,4 @@
 export { createJsonProtocolHandler, isJsonProtocolRequest } from './json-protocol.js';
 export type { JsonProtocolOptions, JsonService, OperationHandler, RequestContext } from './json-protocol.js';
+export { createQueryProtocolHandler, isQueryProtocolRequest } from './query-protocol.js';
+export type { QueryOperationHandler, QueryProtocolOptions, QueryRequestContext, QueryService } from './query-protocol.js';

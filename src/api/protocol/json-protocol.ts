@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 import { validateInput } from '../validation/index.js';
 import type { ServiceModel } from '../validation/index.js';
-import { readBody } from './body.js';
+import { readBody, splitUrl } from './body.js';
+import { logInternalError, loggedRequestListener, sendResponse } from './request-log.js';
+import type { ProtocolOptions } from './request-log.js';
 import { jsonError } from './errors.js';
 import type { JsonError } from './errors.js';
 import { serializeOutput } from './serialize.js';
@@ -40,20 +40,8 @@ export interface JsonService {
   invalidInputError?: (message: string) => WharfError;
 }
 
-export interface JsonProtocolOptions {
+export interface JsonProtocolOptions extends ProtocolOptions {
   services: JsonService[];
-  lookupSecret: (accessKeyId: string) => string | undefined;
-  /** Larger bodies answer 413 without being buffered. */
-  maxBodyBytes: number;
-  /** Receives one entry per request, plus the details of every internal error. */
-  logger?: (entry: Record<string, unknown>) => void;
-  /**
-   * Log one line per request (status, duration). Off by default: a synchronous line per request
-   * costs about 8% of throughput; failures and internal errors are always logged.
-   */
-  logRequests?: boolean;
-  /** Clock for the SigV4 skew check. */
-  now?: () => Date;
 }
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -71,7 +59,6 @@ export function isJsonProtocolRequest(req: IncomingMessage): boolean {
  */
 export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const servicesByPrefix = new Map(options.services.map((s) => [s.targetPrefix, s]));
-  const log = options.logger ?? (() => {});
   const now = options.now ?? (() => new Date());
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, entry: Record<string, unknown>): Promise<void> {
@@ -128,38 +115,14 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
     respond(res, requestId, 200, serializeOutput(output));
   }
 
-  return (req, res) => {
-    const requestId = randomUUID();
-    const startedAt = performance.now();
-    const entry: Record<string, unknown> = { msg: 'request', requestId, target: req.headers['x-amz-target'] };
-    if (options.logRequests) {
-      res.on('finish', () => {
-        entry['status'] = res.statusCode;
-        entry['durationMs'] = Math.round((performance.now() - startedAt) * 1000) / 1000;
-        log(entry);
-      });
-    }
-    handle(req, res, requestId, entry).catch((err: unknown) => {
-      // Only reading the body can fail here: the client went away, so there is no one to answer.
-      log({ msg: 'request failed', requestId, error: String(err) });
-      res.destroy();
-    });
-  };
+  return loggedRequestListener(options, (req) => ({ target: req.headers['x-amz-target'] }), handle);
 
   /** A handler's failure as the client sees it; anything but a WharfError is logged and hidden. */
   function toJsonError(err: unknown, entry: Record<string, unknown>): JsonError {
     if (err instanceof WharfError) return jsonError(err.code, err.message);
-    log({
-      msg: 'internal error', requestId: entry['requestId'], operation: entry['operation'],
-      error: err instanceof Error ? err.stack ?? err.message : String(err),
-    });
+    logInternalError(options, entry, err);
     return jsonError('ServerException', 'Internal error');
   }
-}
-
-function splitUrl(url: string): [string, string] {
-  const q = url.indexOf('?');
-  return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -189,9 +152,5 @@ function respondError(res: ServerResponse, requestId: string, error: JsonError, 
 }
 
 function respond(res: ServerResponse, requestId: string, status: number, body: string, onSent?: () => void): void {
-  res.statusCode = status;
-  res.setHeader('content-type', CONTENT_TYPE);
-  res.setHeader('x-amzn-RequestId', requestId);
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(body, onSent);
+  sendResponse(res, requestId, status, CONTENT_TYPE, body, onSent);
 }

@@ -1,6 +1,7 @@
 import ecsJson from './models/ecs.json' with { type: 'json' };
 import ecrJson from './models/ecr.json' with { type: 'json' };
 import applicationAutoscalingJson from './models/application-autoscaling.json' with { type: 'json' };
+import elbv2Json from './models/elbv2.json' with { type: 'json' };
 import type { ServiceModel } from './service-model.js';
 
 /** Amazon ECS 2014-11-13, trimmed from botocore by `scripts/gen-service-models.py`. */
@@ -11,3 +12,6 @@ export const ecrModel = ecrJson as ServiceModel;
 
 /** Application Auto Scaling 2016-02-06, trimmed the same way. */
 export const applicationAutoscalingModel = applicationAutoscalingJson as ServiceModel;
+
+/** Elastic Load Balancing v2 2015-12-01 (awsQuery), trimmed the same way. */
+export const elbv2Model = elbv2Json as ServiceModel;

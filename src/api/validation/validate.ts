@@ -17,16 +17,20 @@ const MAX_SHOWN_VALUE_CHARS = 256;
  * Validates an operation's input against the service model, in the order the model lists members,
  * and throws when anything fails: `ClientException` when the only failures are missing required
  * members (or what `missingOnly` makes: services without ClientException), otherwise `InvalidParameterException`
- * (wrong type, enum, range, length, pattern; or what `invalid` makes: services without it). The
+ * (or what `otherwise` makes: awsQuery services answer ValidationError) for a wrong type, enum, range, length or pattern. The
  * message follows AWS's model-validation wording and names each field by its path, e.g.
  * `1 validation error detected: Value 'FOO' at 'networkMode' failed to satisfy constraint: Member
  * must satisfy enum value set: [bridge, host, awsvpc, none]`. Unknown members are ignored, as AWS's
  * JSON services do. Validators are compiled once per model and shape.
+ *
+ * Paths follow the model's protocol: JSON services name members as sent (`containerDefinitions[0].memory`),
+ * awsQuery services as AWS's query services do, lower camel case with 1-based list positions
+ * (`tags.1.member.key`, `attributes.entry.1.value` for a map's value).
  */
 export function validateInput(
   model: ServiceModel, operationName: string, input: unknown,
   missingOnly: (message: string) => WharfError = (message) => new ClientException(message),
-  invalid: (message: string) => WharfError = (message) => new InvalidParameterException(message),
+  otherwise: (message: string) => WharfError = (message) => new InvalidParameterException(message),
 ): void {
   const operation = model.operations[operationName];
   if (operation === undefined) throw new WharfError('UnknownOperationException', `Unknown operation ${operationName}`);
@@ -36,7 +40,7 @@ export function validateInput(
   if (violations.length === 0) return;
   const count = violations.length === 1 ? '1 validation error' : `${violations.length} validation errors`;
   const message = `${count} detected: ${violations.map((v) => v.message).join('; ')}`;
-  throw violations.every((v) => v.missing) ? missingOnly(message) : invalid(message);
+  throw violations.every((v) => v.missing) ? missingOnly(message) : otherwise(message);
 }
 
 function validatorFor(model: ServiceModel, shapeName: string): Validator {
@@ -75,12 +79,14 @@ function compile(model: ServiceModel, shapeName: string): Validator {
       return (value, path, out) => {
         if (typeof value !== 'boolean') out.push(violation(show(value), path, 'Member must be of type boolean'));
       };
-    case 'timestamp':
+    case 'timestamp': {
+      const constraint = wireStyleOf(model).timestamp;
       return (value, path, out) => {
         if (typeof value !== 'number' || !Number.isFinite(value)) {
-          out.push(violation(show(value), path, 'Member must be a timestamp in epoch seconds'));
+          out.push(violation(show(value), path, constraint));
         }
       };
+    }
     default:
       throw new Error(`Shape ${shapeName} has unsupported type ${String((shape as { type: unknown }).type)}`);
   }
@@ -88,8 +94,10 @@ function compile(model: ServiceModel, shapeName: string): Validator {
 
 function compileStructure(model: ServiceModel, shape: ShapeModel, show: (v: unknown) => string): Validator {
   if (shape.document === true) return () => {};
+  const paths = wireStyleOf(model);
   const members = Object.entries(shape.members ?? {}).map(([name, ref]) => ({
     name,
+    pathName: paths.member(name),
     required: shape.required?.includes(name) === true,
     validate: validatorFor(model, ref.shape),
   }));
@@ -102,7 +110,7 @@ function compileStructure(model: ServiceModel, shape: ShapeModel, show: (v: unkn
     let set = 0;
     for (const member of members) {
       const memberValue = value[member.name];
-      const memberPath = path === '' ? member.name : `${path}.${member.name}`;
+      const memberPath = path === '' ? member.pathName : `${path}.${member.pathName}`;
       if (memberValue === undefined || memberValue === null) {
         if (member.required) out.push({ message: `Value null at '${memberPath}' failed to satisfy constraint: Member must not be null`, missing: true });
         continue;
@@ -117,6 +125,7 @@ function compileStructure(model: ServiceModel, shape: ShapeModel, show: (v: unkn
 function compileList(model: ServiceModel, shape: ShapeModel, show: (v: unknown) => string): Validator {
   const validateMember = validatorFor(model, requiredRef(shape.member, 'member').shape);
   const checkLength = lengthCheck(shape);
+  const { element: elementPathOf } = wireStyleOf(model);
   return (value, path, out) => {
     if (!Array.isArray(value)) {
       out.push(violation(show(value), path, 'Member must be of type list'));
@@ -125,7 +134,7 @@ function compileList(model: ServiceModel, shape: ShapeModel, show: (v: unknown) 
     checkLength(value.length, value, path, out, show);
     for (let i = 0; i < value.length; i++) {
       const element: unknown = value[i];
-      const elementPath = `${path}[${i}]`;
+      const elementPath = elementPathOf(path, i);
       if (element === null || element === undefined) out.push(violation('null', elementPath, 'Member must not be null'));
       else validateMember(element, elementPath, out);
     }
@@ -136,6 +145,7 @@ function compileMap(model: ServiceModel, shape: ShapeModel, show: (v: unknown) =
   const validateKey = validatorFor(model, requiredRef(shape.key, 'key').shape);
   const validateValue = validatorFor(model, requiredRef(shape.value, 'value').shape);
   const checkLength = lengthCheck(shape);
+  const { entry: entryPathOf } = wireStyleOf(model);
   return (value, path, out) => {
     if (!isPlainObject(value)) {
       out.push(violation(show(value), path, 'Member must be of type map'));
@@ -143,9 +153,9 @@ function compileMap(model: ServiceModel, shape: ShapeModel, show: (v: unknown) =
     }
     const entries = Object.entries(value);
     checkLength(entries.length, value, path, out, show);
-    for (const [key, entryValue] of entries) {
+    for (const [i, [key, entryValue]] of entries.entries()) {
       validateKey(key, path, out);
-      const entryPath = `${path}.${key}`;
+      const entryPath = entryPathOf(path, key, i);
       if (entryValue === null || entryValue === undefined) out.push(violation('null', entryPath, 'Member must not be null'));
       else validateValue(entryValue, entryPath, out);
     }
@@ -238,6 +248,32 @@ function compilePattern(pattern: string): RegExp | undefined {
     }
   }
   return undefined;
+}
+
+interface WireStyle {
+  member: (name: string) => string;
+  element: (listPath: string, index: number) => string;
+  entry: (mapPath: string, key: string, index: number) => string;
+  /** How timestamps travel: epoch seconds in JSON; the awsQuery parser turns ISO 8601 into epoch seconds. */
+  timestamp: string;
+}
+
+const JSON_STYLE: WireStyle = {
+  member: (name) => name,
+  element: (listPath, index) => `${listPath}[${index}]`,
+  entry: (mapPath, key) => `${mapPath}.${key}`,
+  timestamp: 'Member must be a timestamp in epoch seconds',
+};
+
+const QUERY_STYLE: WireStyle = {
+  member: (name) => name.charAt(0).toLowerCase() + name.slice(1),
+  element: (listPath, index) => `${listPath}.${index + 1}.member`,
+  entry: (mapPath, _key, index) => `${mapPath}.entry.${index + 1}.value`,
+  timestamp: 'Member must be a timestamp in ISO 8601 format',
+};
+
+function wireStyleOf(model: ServiceModel): WireStyle {
+  return model.metadata.protocol === 'query' ? QUERY_STYLE : JSON_STYLE;
 }
 
 function requiredRef<T>(ref: T | undefined, what: string): T {

@@ -1,0 +1,10 @@
+export {
+  MetricStore, MetricSeriesLimitError, STATISTICS, DEFAULT_RETENTION_TIERS, DEFAULT_MAX_SERIES, seriesKey, singleValue,
+} from './metric-store.js';
+export type {
+  Statistic, Dimensions, MetricIdentity, StatisticSet, MetricDatum, StatisticsQuery, Datapoint, ListMetricsQuery,
+  RetentionTier, MetricStoreOptions,
+} from './metric-store.js';
+export { ECS_NAMESPACE, CONTAINER_INSIGHTS_NAMESPACE, ECS_METRIC, ECS_DIMENSION } from './ecs-metric-names.js';
+export { utilizationData, capacityData } from './ecs-metrics.js';
+export type { MetricsCluster, MetricsTask, MetricsInstance, ReceivedSample } from './ecs-metrics.js';
