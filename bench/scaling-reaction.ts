@@ -5,7 +5,8 @@
  *   node dist/bench/scaling-reaction.js       (BENCH_RUNS=5, BENCH_PERIOD_MS=1000 to change them)
  *
  * An in-process Wharf server (no Docker: only the desired count is watched) whose autoscaling
- * controller reads the server's kind of metric store, at a resolution of one period. Each run: a
+ * controller reads the server's kind of metric store, at a resolution of one period, and reads a
+ * closed period after the same share of a period as the server's default (7.5 s of 60 s). Each run: a
  * fresh service at desiredCount 1, a scalable target 1-10, a target tracking policy on
  * ECSServiceAverageCPUUtilization at 50% with ScaleOutCooldown 0. The bench publishes the
  * service's CPUUtilization four times per period, as the ECS metrics controller publishes agents'
@@ -37,10 +38,18 @@ const TARGET_PERIODS = 2;
 /** Application Auto Scaling's AlarmHigh: 3 datapoints above the target. */
 const RULE_DATAPOINTS = 3;
 const CLUSTER = 'bench-scaling';
+/**
+ * The server reads a closed period once its ECS metrics are published: 7.5 s after a 60 s period
+ * closes by default (round grace 2 s + metrics pass 5 s + 0.5 s). The bench publishes its samples
+ * itself and keeps that share of a period.
+ */
+const SETTLE_SHARE = 7.5 / 60;
 
 runBenchmark('scaling-reaction', async (defer) => {
   const metrics = new MetricStore({ tiers: [{ resolutionSeconds: PERIOD_MS / 1000, retentionSeconds: 3600 }] });
-  const s = await startInProcessServer({ autoscalingPeriodMs: PERIOD_MS, metricSource: metricStoreSource(metrics) });
+  const s = await startInProcessServer({
+    autoscalingPeriodMs: PERIOD_MS, autoscalingSettleMs: SETTLE_SHARE * PERIOD_MS, metricSource: metricStoreSource(metrics),
+  });
   defer(() => s.close());
   const aas = new ApplicationAutoScalingClient({ endpoint: s.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   defer(() => aas.destroy());

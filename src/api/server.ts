@@ -17,7 +17,7 @@ import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
 import { InvalidParameterException, ValidationException } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
-import { MetricStore } from '../metrics/index.js';
+import { DEFAULT_RETENTION_TIERS, MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
 import { autoscalingHandlers } from './autoscaling/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
@@ -38,6 +38,8 @@ const SERVICE_RESYNC_MS = 30_000;
 const SERVICE_SYNC_CONCURRENCY = 4;
 /** CloudWatch's period for ECS metrics; Application Auto Scaling evaluates its alarms once per period. */
 export const AUTOSCALING_PERIOD_MS = 60_000;
+/** Slack after a period's samples are due in the metric store before autoscaling reads it. */
+const AUTOSCALING_SETTLE_MARGIN_MS = 500;
 /** Agents sample every 20 s (ECS's collection interval); their samples are published per such round. */
 export const ECS_METRICS_ROUND_MS = 20_000;
 /** A round is published this long after it ends, so every agent's sample of it is in. */
@@ -92,6 +94,8 @@ export interface WharfServerOptions {
    * installation may shorten it.
    */
   autoscalingPeriodMs?: number;
+  /** How long after a period closes autoscaling reads it; by default once the ECS metrics of that period are published. */
+  autoscalingSettleMs?: number;
   /** Metric values for target tracking and step scaling; the server's own metric store unless a test gives another. */
   metricSource?: MetricSource;
 }
@@ -119,8 +123,13 @@ export class WharfServer {
       nowMs: options.nowMs ?? Date.now,
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
+    const autoscalingPeriodMs = options.autoscalingPeriodMs ?? AUTOSCALING_PERIOD_MS;
     this.#metrics = new MetricStore({
       nowMs: this.#ctx.nowMs,
+      // Autoscaling reads one datapoint per period: a period under a minute needs a tier that fine.
+      ...(autoscalingPeriodMs < 60_000
+        ? { tiers: [{ resolutionSeconds: autoscalingPeriodMs / 1000, retentionSeconds: 6 * 3600 }, ...DEFAULT_RETENTION_TIERS] }
+        : {}),
       ...(options.metricsSnapshotPath !== undefined ? { snapshotPath: options.metricsSnapshotPath } : {}),
     });
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
@@ -185,7 +194,10 @@ export class WharfServer {
     });
     this.#autoscaling = new AutoscalingController({
       ctx: this.#ctx,
-      periodMs: options.autoscalingPeriodMs ?? AUTOSCALING_PERIOD_MS,
+      periodMs: autoscalingPeriodMs,
+      // A period's last sampling round is in the store once its grace and the next metrics pass are over.
+      settleMs: options.autoscalingSettleMs ??
+        ECS_METRICS_ROUND_GRACE_MS + Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS) + AUTOSCALING_SETTLE_MARGIN_MS,
       metrics: options.metricSource ?? metricStoreSource(this.#metrics),
     });
     this.#gateway = new AgentGateway({ ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs });

@@ -26,7 +26,7 @@ export interface InProcessServer {
 export async function startInProcessServer(
   options: {
     nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number;
-    autoscalingPeriodMs?: number; metricSource?: MetricSource;
+    autoscalingPeriodMs?: number; autoscalingSettleMs?: number; metricSource?: MetricSource;
   } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
@@ -45,6 +45,7 @@ export async function startInProcessServer(
     ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
     ...(options.instanceLossGraceMs !== undefined ? { instanceLossGraceMs: options.instanceLossGraceMs } : {}),
     ...(options.autoscalingPeriodMs !== undefined ? { autoscalingPeriodMs: options.autoscalingPeriodMs } : {}),
+    ...(options.autoscalingSettleMs !== undefined ? { autoscalingSettleMs: options.autoscalingSettleMs } : {}),
     ...(options.metricSource ? { metricSource: options.metricSource } : {}),
   });
   const url = await server.start().catch(async (err: unknown) => {
