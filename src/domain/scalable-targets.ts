@@ -260,3 +260,39 @@ export async function readTargetService(ctx: DomainContext, resourceId: string):
   const { clusterName, serviceName } = serviceOfResourceId(resourceId);
   return ctx.store.get<ServiceRecord>(keys.service(clusterName, serviceName));
 }
+
+/**
+ * Deletes a policy or scheduled action together with the controller's state of it (one
+ * transaction, against the revision read); `missing` is the error when the record is not there.
+ */
+export async function deleteWithState<T>(
+  ctx: DomainContext, key: string, stateKey: string, missing: () => Error,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const entry = await ctx.store.get<T>(key);
+    if (!entry) throw missing();
+    try {
+      await ctx.store.txn([
+        { op: 'delete', key, expectedModRevision: entry.modRevision },
+        { op: 'delete', key: stateKey },
+      ]);
+      return entry.value;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/**
+ * The records of a target under `prefix`, each with the controller's state record (at the key
+ * `stateKeyOf` gives): what one evaluation reads.
+ */
+export async function readWithStates<T, S>(
+  ctx: DomainContext, prefix: string, stateKeyOf: (key: string) => string,
+): Promise<{ value: T; state: Entry<S> | undefined; stateKey: string }[]> {
+  const records = await ctx.store.list<T>(prefix);
+  return Promise.all(records.map(async (r) => {
+    const stateKey = stateKeyOf(r.key);
+    return { value: r.value, state: await ctx.store.get<S>(stateKey), stateKey };
+  }));
+}

@@ -18,7 +18,9 @@ import type { ScalingPolicyRecord, ScalingPolicyState } from './autoscaling-reco
 import type { DomainContext, Wire } from './context.js';
 import { epochSeconds } from './context.js';
 import { keys } from './keys.js';
-import { ECS_NAMESPACE, pageOf, requireEcsTarget, requireScalableTarget, type TargetRef } from './scalable-targets.js';
+import {
+  ECS_NAMESPACE, deleteWithState, pageOf, readWithStates, requireEcsTarget, requireScalableTarget, type TargetRef,
+} from './scalable-targets.js';
 
 const CAS_ATTEMPTS = 10;
 /** The predefined metrics Application Auto Scaling offers for ECS services. */
@@ -99,34 +101,19 @@ export async function describeScalingPolicies(ctx: DomainContext, input: Describ
 export async function deleteScalingPolicy(ctx: DomainContext, input: DeleteScalingPolicyRequest): Promise<void> {
   requireEcsTarget(input);
   const key = keys.scalingPolicy(input.ServiceNamespace!, input.ScalableDimension!, input.ResourceId!, input.PolicyName!);
-  for (let attempt = 0; ; attempt++) {
-    const entry = await ctx.store.get<ScalingPolicyRecord>(key);
-    if (!entry) {
-      throw new ObjectNotFoundException(`No scaling policy found for service namespace: ${input.ServiceNamespace}, resource ID: ${input.ResourceId}, ` +
-        `scalable dimension: ${input.ScalableDimension}, policy name: ${input.PolicyName}`);
-    }
-    try {
-      await ctx.store.txn([
-        { op: 'delete', key, expectedModRevision: entry.modRevision },
-        { op: 'delete', key: keys.scalingPolicyState(key) },
-      ]);
-      ctx.log({ msg: 'scaling policy deleted', policyArn: entry.value.PolicyARN });
-      return;
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+  const deleted = await deleteWithState<ScalingPolicyRecord>(ctx, key, keys.scalingPolicyState(key), () => new ObjectNotFoundException(
+    `No scaling policy found for service namespace: ${input.ServiceNamespace}, resource ID: ${input.ResourceId}, ` +
+    `scalable dimension: ${input.ScalableDimension}, policy name: ${input.PolicyName}`));
+  ctx.log({ msg: 'scaling policy deleted', policyArn: deleted.PolicyARN });
 }
 
 /** A target's policies, with the controller's state of each (what one evaluation reads). */
 export async function readTargetPolicies(
   ctx: DomainContext, ref: TargetRef,
 ): Promise<{ policy: ScalingPolicyRecord; state: Entry<ScalingPolicyState> | undefined; stateKey: string }[]> {
-  const policies = await ctx.store.list<ScalingPolicyRecord>(keys.scalingPoliciesOfTarget(ref.ServiceNamespace, ref.ScalableDimension, ref.ResourceId));
-  return Promise.all(policies.map(async (p) => {
-    const stateKey = keys.scalingPolicyState(p.key);
-    return { policy: p.value, state: await ctx.store.get<ScalingPolicyState>(stateKey), stateKey };
-  }));
+  const prefix = keys.scalingPoliciesOfTarget(ref.ServiceNamespace, ref.ScalableDimension, ref.ResourceId);
+  return (await readWithStates<ScalingPolicyRecord, ScalingPolicyState>(ctx, prefix, keys.scalingPolicyState))
+    .map(({ value, state, stateKey }) => ({ policy: value, state, stateKey }));
 }
 
 /** The metric a target tracking policy tracks, as a comparable value. */

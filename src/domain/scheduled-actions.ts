@@ -13,7 +13,9 @@ import type { ScheduledActionRecord, ScheduledActionState } from './autoscaling-
 import type { DomainContext, Wire } from './context.js';
 import { epochSeconds } from './context.js';
 import { keys } from './keys.js';
-import { ECS_NAMESPACE, pageOf, requireEcsTarget, requireScalableTarget, type TargetRef } from './scalable-targets.js';
+import {
+  ECS_NAMESPACE, deleteWithState, pageOf, readWithStates, requireEcsTarget, requireScalableTarget, type TargetRef,
+} from './scalable-targets.js';
 import { parseSchedule, validateTimezone } from './schedule-expression.js';
 
 const CAS_ATTEMPTS = 10;
@@ -91,32 +93,17 @@ export async function describeScheduledActions(ctx: DomainContext, input: Descri
 export async function deleteScheduledAction(ctx: DomainContext, input: DeleteScheduledActionRequest): Promise<void> {
   requireEcsTarget(input);
   const key = keys.scheduledAction(input.ServiceNamespace!, input.ScalableDimension!, input.ResourceId!, input.ScheduledActionName!);
-  for (let attempt = 0; ; attempt++) {
-    const entry = await ctx.store.get<ScheduledActionRecord>(key);
-    if (!entry) {
-      throw new ObjectNotFoundException(`No scheduled action found for service namespace: ${input.ServiceNamespace}, resource ID: ${input.ResourceId}, ` +
-        `scalable dimension: ${input.ScalableDimension}, scheduled action name: ${input.ScheduledActionName}`);
-    }
-    try {
-      await ctx.store.txn([
-        { op: 'delete', key, expectedModRevision: entry.modRevision },
-        { op: 'delete', key: keys.scheduledActionState(key) },
-      ]);
-      ctx.log({ msg: 'scheduled action deleted', scheduledActionArn: entry.value.ScheduledActionARN });
-      return;
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
-    }
-  }
+  const deleted = await deleteWithState<ScheduledActionRecord>(ctx, key, keys.scheduledActionState(key), () => new ObjectNotFoundException(
+    `No scheduled action found for service namespace: ${input.ServiceNamespace}, resource ID: ${input.ResourceId}, ` +
+    `scalable dimension: ${input.ScalableDimension}, scheduled action name: ${input.ScheduledActionName}`));
+  ctx.log({ msg: 'scheduled action deleted', scheduledActionArn: deleted.ScheduledActionARN });
 }
 
 /** A target's scheduled actions, with how far the controller has evaluated each. */
 export async function readTargetScheduledActions(
   ctx: DomainContext, ref: TargetRef,
 ): Promise<{ action: ScheduledActionRecord; state: Entry<ScheduledActionState> | undefined; stateKey: string }[]> {
-  const actions = await ctx.store.list<ScheduledActionRecord>(keys.scheduledActionsOfTarget(ref.ServiceNamespace, ref.ScalableDimension, ref.ResourceId));
-  return Promise.all(actions.map(async (a) => {
-    const stateKey = keys.scheduledActionState(a.key);
-    return { action: a.value, state: await ctx.store.get<ScheduledActionState>(stateKey), stateKey };
-  }));
+  const prefix = keys.scheduledActionsOfTarget(ref.ServiceNamespace, ref.ScalableDimension, ref.ResourceId);
+  return (await readWithStates<ScheduledActionRecord, ScheduledActionState>(ctx, prefix, keys.scheduledActionState))
+    .map(({ value, state, stateKey }) => ({ action: value, state, stateKey }));
 }
