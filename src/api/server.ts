@@ -9,22 +9,28 @@ import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
 import {
-  AutoscalingController, EcsMetricsController, ServiceController, TaskRetentionController, metricStoreSource, type MetricSource,
+  AlarmController, AutoscalingController, EcsMetricsController, ServiceController, TaskRetentionController, metricStoreSource,
+  type MetricSource,
 } from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
-import { InvalidParameterException, ValidationException } from '../model/index.js';
+import { InvalidParameterException, ValidationException, WharfError } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
 import { DEFAULT_RETENTION_TIERS, MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
 import { autoscalingHandlers } from './autoscaling/handlers.js';
+import { cloudWatchHandlers } from './cloudwatch/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
 import { elbv2Handlers } from './elbv2/index.js';
-import { createJsonProtocolHandler, createQueryProtocolHandler, isJsonProtocolRequest, isQueryProtocolRequest } from './protocol/index.js';
-import { applicationAutoscalingModel, ecrModel, ecsModel, elbv2Model } from './validation/index.js';
+import {
+  createJsonProtocolHandler, createQueryProtocolHandler, createRpcV2CborHandler, isJsonProtocolRequest, isQueryProtocolRequest, isRpcV2CborRequest,
+  type JsonService,
+} from './protocol/index.js';
+import { prometheusText } from './prometheus.js';
+import { applicationAutoscalingModel, cloudwatchModel, ecrModel, ecsModel, elbv2Model } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -47,6 +53,8 @@ const ECS_METRICS_ROUND_GRACE_MS = 2_000;
 const ECS_METRICS_PASS_MS = 5_000;
 /** 100 agents x 100 tasks x 45 rounds: what 15 minutes of failing passes may hold. */
 const ECS_METRICS_MAX_BUFFERED = 450_000;
+/** Every alarm is evaluated this often; CloudWatch evaluates each minute, 10 s serves high-resolution periods too. */
+const ALARM_EVALUATION_MS = 10_000;
 /** Registry housekeeping: abandoned uploads, lifecycle policies, garbage. ECR evaluates policies within 24 h. */
 const REGISTRY_SWEEP_MS = 10 * 60_000;
 /** An upload session with no bytes for this long is abandoned (docker retries a push from scratch). */
@@ -112,6 +120,7 @@ export class WharfServer {
   readonly #registryMaintenance: RegistryMaintenance;
   readonly #metrics: MetricStore;
   readonly #ecsMetrics: EcsMetricsController;
+  readonly #alarms: AlarmController;
   #registryAddress = '';
   #advertiseHost = '';
 
@@ -143,8 +152,23 @@ export class WharfServer {
       uploadIdleTimeoutMs: timings.uploadIdleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS,
       graceMs: timings.graceMs ?? REGISTRY_GC_GRACE_MS,
     });
+    // CloudWatch speaks three protocols (awsQuery, awsJson 1.0, RPC v2 CBOR) over one handler map.
+    const cloudWatchOperations = cloudWatchHandlers({ ctx: this.#ctx, metrics: this.#metrics });
+    const cloudWatch: JsonService = {
+      targetPrefix: 'GraniteServiceVersion20100801',
+      signingName: 'monitoring',
+      model: cloudwatchModel,
+      handlers: cloudWatchOperations,
+      jsonVersion: '1.0',
+      awsQueryCompatible: true,
+      missingMembersError: (message) => new WharfError('MissingParameter', message),
+      invalidInputError: (message) => new WharfError('ValidationError', message),
+    };
+    const cbor = createRpcV2CborHandler({
+      services: [cloudWatch], lookupSecret, maxBodyBytes: options.maxBodyBytes, logger: log, logRequests: options.logRequests ?? false,
+    });
     const json = createJsonProtocolHandler({
-      services: [{
+      services: [cloudWatch, {
         targetPrefix: 'AmazonEC2ContainerServiceV20141113',
         signingName: 'ecs',
         model: ecsModel,
@@ -174,6 +198,10 @@ export class WharfServer {
         signingName: 'elasticloadbalancing',
         model: elbv2Model,
         handlers: elbv2Handlers({ ctx: this.#ctx, advertiseHost: () => this.#advertiseHost }),
+      }, {
+        signingName: 'monitoring',
+        model: cloudwatchModel,
+        handlers: cloudWatchOperations,
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -206,6 +234,7 @@ export class WharfServer {
       roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS, roundGraceMs: ECS_METRICS_ROUND_GRACE_MS,
       passIntervalMs: Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS), maxBufferedSamples: ECS_METRICS_MAX_BUFFERED,
     });
+    this.#alarms = new AlarmController({ ctx: this.#ctx, metrics: this.#metrics, evaluationIntervalMs: ALARM_EVALUATION_MS });
     this.#gateway = new AgentGateway({
       ctx: this.#ctx, lookupSecret, heartbeatIntervalMs: options.heartbeatIntervalMs,
       onTelemetry: (instanceArn, report) => this.#ecsMetrics.receive(instanceArn, report),
@@ -215,6 +244,11 @@ export class WharfServer {
     this.#http = createServer({ keepAliveTimeout: 65_000, requestTimeout: REGISTRY_REQUEST_TIMEOUT_MS }, (req, res) => {
       if (isJsonProtocolRequest(req)) return json(req, res);
       if (isQueryProtocolRequest(req)) return query(req, res);
+      if (isRpcV2CborRequest(req)) return cbor(req, res);
+      if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(this.#metrics, this.#ctx.nowMs()));
+        return;
+      }
       if (isRegistryRequest(req)) return registry(req, res);
       route(req, res);
     });
@@ -234,6 +268,7 @@ export class WharfServer {
     await this.#blobs.init();
     this.#metrics.start();
     this.#ecsMetrics.start();
+    this.#alarms.start();
     this.#taskRetention.start();
     this.#services.start();
     this.#autoscaling.start();
@@ -260,6 +295,11 @@ export class WharfServer {
     return this.#metrics;
   }
 
+  /** One alarm evaluation pass now (what its timer runs). */
+  evaluateAlarms() {
+    return this.#alarms.pass();
+  }
+
   /** One ECS metrics pass now (what its timer runs). */
   publishEcsMetrics() {
     return this.#ecsMetrics.pass();
@@ -278,6 +318,7 @@ export class WharfServer {
     await this.#autoscaling.close();
     await this.#registryMaintenance.close();
     await this.#ecsMetrics.close();
+    await this.#alarms.close();
     this.#metrics.close();
     this.#http.closeIdleConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));

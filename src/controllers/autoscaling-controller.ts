@@ -264,7 +264,10 @@ export class AutoscalingController {
     const periodMs = (alarm.Period ?? 60) * 1000;
     const end = Math.floor(nowMs / periodMs) * periodMs;
     const value = await metrics.statistic(
-      { Namespace: alarm.Namespace, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions ?? [], Statistic: aggregation }, end - periodMs, end);
+      {
+        Namespace: alarm.Namespace, MetricName: alarm.MetricName, Statistic: aggregation,
+        Dimensions: (alarm.Dimensions ?? []).map((d) => ({ Name: d.Name ?? '', Value: d.Value ?? '' })),
+      }, end - periodMs, end);
     return value === undefined ? undefined : value - alarm.Threshold;
   }
 

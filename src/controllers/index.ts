@@ -12,3 +12,5 @@ export type { MetricSource, MetricQuery, MetricDimension } from './metric-source
 export { metricStoreSource } from './metric-store-source.js';
 export { EcsMetricsController } from './ecs-metrics-controller.js';
 export type { EcsMetricsControllerOptions } from './ecs-metrics-controller.js';
+export { AlarmController, alarmRuleOf } from './alarm-controller.js';
+export type { AlarmControllerOptions } from './alarm-controller.js';

@@ -26,3 +26,4 @@ export * from './alarm-actions.js';
 export { parseSchedule, latestRunBetween, validateTimezone } from './schedule-expression.js';
 export type { Schedule, ScheduleWindow } from './schedule-expression.js';
 export * from './metrics-view.js';
+export * from './alarms.js';

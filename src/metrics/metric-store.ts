@@ -328,6 +328,9 @@ export class MetricStore {
   /** Number of series held. */
   get size(): number { return this.#series.size; }
 
+  /** Most series the store holds. */
+  get maxSeries(): number { return this.#maxSeries; }
+
   /** Writes every series to snapshotPath (temporary file, then rename: a crash leaves the old one whole). */
   snapshot(): void {
     if (this.#snapshotPath === undefined) return;

@@ -5,7 +5,7 @@
  */
 import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import WebSocket from 'ws';
-import { AGENT_GATEWAY_PATH, type AgentTask, type GatewayMessage, type TaskManifest, type TaskStateReport } from '../model/index.js';
+import { AGENT_GATEWAY_PATH, type AgentTask, type GatewayMessage, type TaskManifest, type TaskStateReport, type TelemetryReport } from '../model/index.js';
 import { signRequest, type Credentials } from '../sigv4/index.js';
 
 export interface FakeAgent {
@@ -14,6 +14,8 @@ export interface FakeAgent {
   /** Resolves with the first manifest (received from now on, or already) that passes `test`. */
   waitForManifest(test: (m: TaskManifest) => boolean, timeoutMs?: number): Promise<TaskManifest>;
   report(report: TaskStateReport): void;
+  /** Sends sampled task usage, as the agent's stats sampler does. */
+  telemetry(report: TelemetryReport): void;
   close(): void;
 }
 
@@ -107,6 +109,7 @@ export async function startFakeAgent(url: string, credentials: Credentials, opti
       });
     },
     report: sendReport,
+    telemetry: (report) => ws.send(JSON.stringify({ type: 'TelemetryReport', message: report })),
     close: () => ws.terminate(),
   };
 }

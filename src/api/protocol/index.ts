@@ -2,3 +2,5 @@ export { createJsonProtocolHandler, isJsonProtocolRequest } from './json-protoco
 export type { JsonProtocolOptions, JsonService, OperationHandler, RequestContext } from './json-protocol.js';
 export { createQueryProtocolHandler, isQueryProtocolRequest } from './query-protocol.js';
 export type { QueryOperationHandler, QueryProtocolOptions, QueryRequestContext, QueryService } from './query-protocol.js';
+export { createRpcV2CborHandler, isRpcV2CborRequest } from './rpcv2-cbor-protocol.js';
+export type { RpcV2CborOptions } from './rpcv2-cbor-protocol.js';

@@ -9,6 +9,7 @@ import type { ProtocolOptions } from './request-log.js';
 import { jsonError } from './errors.js';
 import type { JsonError } from './errors.js';
 import { serializeOutput } from './serialize.js';
+import { queryCompatibleErrors } from './query-compatible.js';
 
 export interface RequestContext {
   /** UUID answered as `x-amzn-RequestId`; put it in every log line about the request. */
@@ -36,15 +37,22 @@ export interface JsonService {
   handlers: Record<string, OperationHandler>;
   /** The error for input whose only faults are missing required members; ECS's ClientException by default. */
   missingMembersError?: (message: string) => WharfError;
-  /** The error for any other input that breaks the model; ECS's InvalidParameterException by default. */
+  /** The error for other invalid input; InvalidParameterException by default. */
   invalidInputError?: (message: string) => WharfError;
+  /** awsJson 1.0 answers `application/x-amz-json-1.0`; 1.1 (the default) `application/x-amz-json-1.1`. */
+  jsonVersion?: '1.0' | '1.1';
+  /**
+   * The service also speaks awsQuery and its handlers throw awsQuery codes: answers carry the
+   * model's error shape as `__type` and `x-amzn-query-error` (src/api/protocol/query-compatible.ts).
+   */
+  awsQueryCompatible?: boolean;
 }
 
 export interface JsonProtocolOptions extends ProtocolOptions {
   services: JsonService[];
 }
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const CONTENT_TYPE = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
 
 /** True for a POST carrying X-Amz-Target: the shape of every awsJson1_1 request. */
 export function isJsonProtocolRequest(req: IncomingMessage): boolean {
@@ -59,7 +67,35 @@ export function isJsonProtocolRequest(req: IncomingMessage): boolean {
  */
 export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const servicesByPrefix = new Map(options.services.map((s) => [s.targetPrefix, s]));
+  const compatibleErrors = new Map(options.services.filter((s) => s.awsQueryCompatible).map((s) => [s, queryCompatibleErrors(s.model)]));
   const now = options.now ?? (() => new Date());
+
+  /** The service the target names, before anything is checked: it decides the form of every answer. */
+  function claimedService(req: IncomingMessage): JsonService | undefined {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    return servicesByPrefix.get(target.slice(0, Math.max(0, target.lastIndexOf('.'))));
+  }
+
+  function respondError(res: ServerResponse, requestId: string, error: JsonError, entry: Record<string, unknown>, onSent?: () => void): void {
+    const claimed = claimedService(res.req);
+    entry['errorCode'] = error.code;
+    const compatible = claimed === undefined ? undefined : compatibleErrors.get(claimed);
+    if (compatible !== undefined) {
+      const mapped = compatible(error.code === 'ServerException' ? 'InternalServiceError' : error.code, error.httpStatus);
+      res.setHeader('x-amzn-query-error', mapped.queryErrorHeader);
+      res.setHeader('x-amzn-ErrorType', mapped.type);
+      const body = error.message === undefined ? { __type: mapped.type } : { __type: mapped.type, message: error.message };
+      respond(res, requestId, mapped.httpStatus, JSON.stringify(body), onSent);
+      return;
+    }
+    res.setHeader('x-amzn-ErrorType', error.code);
+    const body = error.message === undefined ? { __type: error.code } : { __type: error.code, message: error.message };
+    respond(res, requestId, error.httpStatus, JSON.stringify(body), onSent);
+  }
+
+  function respond(res: ServerResponse, requestId: string, status: number, body: string, onSent?: () => void): void {
+    sendResponse(res, requestId, status, CONTENT_TYPE[claimedService(res.req)?.jsonVersion ?? '1.1'], body, onSent);
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, entry: Record<string, unknown>): Promise<void> {
     const read = await readBody(req, options.maxBodyBytes);
@@ -142,15 +178,4 @@ function parseInput(body: Uint8Array): Record<string, unknown> | WharfError {
       `The request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}.`);
   }
   return value as Record<string, unknown>;
-}
-
-function respondError(res: ServerResponse, requestId: string, error: JsonError, entry: Record<string, unknown>, onSent?: () => void): void {
-  entry['errorCode'] = error.code;
-  res.setHeader('x-amzn-ErrorType', error.code);
-  const body = error.message === undefined ? { __type: error.code } : { __type: error.code, message: error.message };
-  respond(res, requestId, error.httpStatus, JSON.stringify(body), onSent);
-}
-
-function respond(res: ServerResponse, requestId: string, status: number, body: string, onSent?: () => void): void {
-  sendResponse(res, requestId, status, CONTENT_TYPE, body, onSent);
 }
