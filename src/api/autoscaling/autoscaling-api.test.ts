@@ -12,6 +12,7 @@ import {
   ListTagsForResourceCommand, PutScalingPolicyCommand, PutScheduledActionCommand, RegisterScalableTargetCommand, TagResourceCommand,
   UntagResourceCommand, type PutScalingPolicyCommandInput,
 } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { MetricQuery, MetricSource } from '../../controllers/index.js';
 import { startInProcessServer, TEST_CREDENTIALS, type InProcessServer } from '../../testkit/in-process-server.js';
@@ -200,6 +201,21 @@ describe('Application Auto Scaling API', () => {
       assert.deepEqual(described[1]!.Alarms, [], 'no alarm names the step policy yet');
       const byName = await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', PolicyNames: ['step-up'] }));
       assert.deepEqual(byName.ScalingPolicies!.map((p) => p.PolicyName), ['step-up']);
+      const cloudwatch = new CloudWatchClient({ endpoint: s.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+      try {
+        await cloudwatch.send(new PutMetricAlarmCommand({
+          AlarmName: `${resourceId}-cpu-high`, Namespace: 'AWS/ECS', MetricName: 'CPUUtilization', Statistic: 'Average', Period: 60,
+          EvaluationPeriods: 2, Threshold: 75, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [step.PolicyARN!],
+          Dimensions: [{ Name: 'ClusterName', Value: 'scaling' }, { Name: 'ServiceName', Value: resourceId.split('/')[2]! }],
+        }));
+        const [withAlarm] = (await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', PolicyNames: ['step-up'] }))).ScalingPolicies!;
+        assert.deepEqual(withAlarm!.Alarms, [{
+          AlarmName: `${resourceId}-cpu-high`, AlarmARN: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${resourceId}-cpu-high`,
+        }], 'the alarm PutMetricAlarm made names the policy');
+        await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [`${resourceId}-cpu-high`] }));
+      } finally {
+        cloudwatch.destroy();
+      }
       await aas.send(new DeleteScalingPolicyCommand({ ...ECS, ResourceId: resourceId, PolicyName: 'step-up' }));
       await rejects(aas.send(new DeleteScalingPolicyCommand({ ...ECS, ResourceId: resourceId, PolicyName: 'step-up' })), 'ObjectNotFoundException',
         /^No scaling policy found for service namespace: ecs, resource ID: .*, scalable dimension: ecs:service:DesiredCount, policy name: step-up$/);
@@ -387,6 +403,19 @@ describe('Application Auto Scaling API', () => {
       ]);
       await advance(1);
       assert.equal((await activities(resourceId)).length, 4, 'an at() action runs once');
+    });
+
+    it('keeps scaling activities six weeks', async () => {
+      const { resourceId } = await service(1);
+      await register(resourceId, 2, 3);
+      await s.server.evaluateAutoscaling();
+      assert.equal((await activities(resourceId)).length, 1);
+      await advance(6 * 7 * 24 * 60 - 1);
+      assert.equal((await activities(resourceId)).length, 1, 'six weeks less a period');
+      await advance(2 * 60);
+      assert.deepEqual(await activities(resourceId), [], 'pruned on the first pass past six weeks');
+      await rejects(aas.send(new DescribeScalingActivitiesCommand({ ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount' })),
+        'ValidationException', /ResourceId must be specified when ScalableDimension is specified/);
     });
   });
 });
