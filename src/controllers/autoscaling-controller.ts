@@ -148,7 +148,7 @@ export class AutoscalingController {
       const nowMs = ctx.nowMs();
 
       // A scheduled action that moved the bounds (or lost a race) sends the evaluation round again on the fresh target.
-      if (target.SuspendedState?.ScheduledScalingSuspended !== true && (await this.#runScheduledActions(entry, nowMs)) !== 'unchanged') continue;
+      if ((await this.#runScheduledActions(entry, nowMs, target.SuspendedState?.ScheduledScalingSuspended === true)) !== 'unchanged') continue;
 
       const current = service.value.desiredCount;
       const bounds = boundsCorrection({ minCapacity: target.MinCapacity, maxCapacity: target.MaxCapacity, desiredCount: current });
@@ -179,9 +179,10 @@ export class AutoscalingController {
 
   /**
    * Runs the target's scheduled actions due since their last evaluation (the latest of them sets
-   * the bounds). Answers whether the bounds changed, or `conflict` when the target changed under it.
+   * the bounds); while scheduled scaling is suspended their runs pass without effect, as skipped.
+   * Answers whether the bounds changed, or `conflict` when the target changed under it.
    */
-  async #runScheduledActions(entry: TargetEntry, nowMs: number): Promise<'changed' | 'unchanged' | 'conflict'> {
+  async #runScheduledActions(entry: TargetEntry, nowMs: number, suspended: boolean): Promise<'changed' | 'unchanged' | 'conflict'> {
     const { ctx } = this.#options;
     const target = entry.value;
     const actions = await readTargetScheduledActions(ctx, target);
@@ -204,7 +205,7 @@ export class AutoscalingController {
       }
     }
     let outcome: 'changed' | 'unchanged' = 'unchanged';
-    if (due) {
+    if (due && !suspended) {
       // A new minimum above the maximum lifts the maximum with it, and the other way round.
       let min = due.min ?? target.MinCapacity;
       let max = due.max ?? target.MaxCapacity;

@@ -242,6 +242,18 @@ describe('Application Auto Scaling API', () => {
         [new PutScalingPolicyCommand(tracking(resourceId, { TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, CustomizedMetricSpecification: { MetricName: 'Queue' } } })),
           /requires MetricName, Namespace and Statistic/],
         [new PutScalingPolicyCommand(tracking(resourceId, { PolicyType: 'PredictiveScaling' })), /does not support PredictiveScaling/],
+        [new PutScalingPolicyCommand(tracking(resourceId, { TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization', ResourceLabel: 'app/a/b/targetgroup/c/d' },
+        } })), /ResourceLabel applies only to ALBRequestCountPerTarget/],
+        [new PutScalingPolicyCommand(tracking(resourceId, { TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 50, CustomizedMetricSpecification: { Metrics: [{ Id: 'e1', Expression: 'm1 * 2' }] },
+        } })), /metric math \(Expression, several queries\) is not supported/],
+        [new PutScalingPolicyCommand(tracking(resourceId, { TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 50, ScaleInCooldown: -1, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        } })), /ScaleInCooldown must be 0 or more seconds/],
+        [new PutScalingPolicyCommand({ ...tracking(resourceId), StepScalingPolicyConfiguration: { AdjustmentType: 'ChangeInCapacity' } }),
+          /StepScalingPolicyConfiguration cannot be given for a policy of type TargetTrackingScaling/],
+        [new PutScalingPolicyCommand({ ...tracking(resourceId), ServiceNamespace: 'rds' }), /^Unsupported service namespace, resource type or scalable dimension$/],
         [steps([]), /at least one step adjustment/],
         [steps([{ MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 10, ScalingAdjustment: 1 }, { MetricIntervalLowerBound: 20, ScalingAdjustment: 2 }]), /gap between 10 and 20/],
         [steps([{ MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 30, ScalingAdjustment: 1 }, { MetricIntervalLowerBound: 20, ScalingAdjustment: 2 }]), /overlap at 20/],
@@ -403,6 +415,22 @@ describe('Application Auto Scaling API', () => {
       ]);
       await advance(1);
       assert.equal((await activities(resourceId)).length, 4, 'an at() action runs once');
+    });
+
+    it('ScheduledScalingSuspended skips scheduled runs; lifting it runs them from then on', async () => {
+      const { name, resourceId } = await service(1);
+      await aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: resourceId, MinCapacity: 1, MaxCapacity: 4, SuspendedState: { ScheduledScalingSuspended: true } }));
+      await aas.send(new PutScheduledActionCommand({ ...ECS, ResourceId: resourceId, ScheduledActionName: 'every', Schedule: 'rate(2 minutes)', ScalableTargetAction: { MinCapacity: 3 } }));
+      const at = new Date(now + PERIOD_MS).toISOString().slice(0, 19);
+      await aas.send(new PutScheduledActionCommand({ ...ECS, ResourceId: resourceId, ScheduledActionName: 'once', Schedule: `at(${at})`, ScalableTargetAction: { MaxCapacity: 5 } }));
+      await advance(3);
+      assert.equal(await desired(name), 1, 'suspended');
+      await aas.send(new RegisterScalableTargetCommand({ ...ECS, ResourceId: resourceId, SuspendedState: { ScheduledScalingSuspended: false } }));
+      await advance(1);
+      assert.equal(await desired(name), 3);
+      assert.equal((await activities(resourceId)).at(-1)!.Description, 'Setting min capacity to 3');
+      const [target] = (await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }))).ScalableTargets!;
+      assert.equal(target!.MaxCapacity, 4, 'the at() run that fell in the suspension was skipped, not replayed');
     });
 
     it('keeps scaling activities six weeks', async () => {
