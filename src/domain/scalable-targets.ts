@@ -82,6 +82,10 @@ export async function registerScalableTarget(ctx: DomainContext, input: Register
   }
   const service = await ctx.store.get<ServiceRecord>(keys.service(clusterName, serviceName));
   if (!service || service.value.status !== 'ACTIVE') throw new ValidationException(`ECS service doesn't exist: ${input.ResourceId}`);
+  // A DAEMON service runs one task per instance: it has no desired count to scale.
+  if (service.value.schedulingStrategy === 'DAEMON') {
+    throw new ValidationException(`ECS service ${input.ResourceId} uses the DAEMON scheduling strategy; only REPLICA services can be scaled.`);
+  }
   const key = keys.scalableTarget(ref.ServiceNamespace, ref.ScalableDimension, ref.ResourceId);
   for (let attempt = 0; ; attempt++) {
     const existing = await ctx.store.get<ScalableTargetRecord>(key);

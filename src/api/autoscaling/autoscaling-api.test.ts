@@ -138,6 +138,8 @@ describe('Application Auto Scaling API', () => {
       await rejects(register('service/scaling/nope', 1, 2), 'ValidationException', /^ECS service doesn't exist: service\/scaling\/nope$/);
       await rejects(register('service/no-cluster/nope', 1, 2), 'ValidationException', /^ECS service doesn't exist: service\/no-cluster\/nope$/);
       assert.deepEqual((await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: ['service/scaling/nope'] }))).ScalableTargets, []);
+      await s.ecs.send(new CreateServiceCommand({ cluster: 'scaling', serviceName: 'daemon', taskDefinition: 'burn', schedulingStrategy: 'DAEMON' }));
+      await rejects(register('service/scaling/daemon', 1, 2), 'ValidationException', /uses the DAEMON scheduling strategy; only REPLICA services can be scaled/);
     });
 
     it('refuses other namespaces, dimensions and resource ids, bad capacities and model violations', async () => {
