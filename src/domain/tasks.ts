@@ -20,6 +20,7 @@ import { requireActiveCluster, type ClusterRecord } from './clusters.js';
 import type { DomainContext, Wire } from './context.js';
 import { keys } from './keys.js';
 import { pageThrough } from './pagination.js';
+import { serviceNameOfTask } from './metrics-view.js';
 import type { ContainerInstanceRecord, Reservation, TaskDefinitionRecord, TaskRecord } from './records.js';
 import { applyReservation, reservationFor, reservationOf } from './resources.js';
 import { placementViewOf } from './instance-view.js';
@@ -609,7 +610,7 @@ export async function deleteExpiredStoppedTasks(ctx: DomainContext, retentionMs:
   for (const cluster of await ctx.store.list<ClusterRecord>(keys.clusters())) {
     const expired = expiredStoppedTasks(await ctx.store.list<TaskRecord>(keys.tasksOf(cluster.value.clusterName)), ctx.nowMs(), retentionMs);
     for (const e of expired) {
-      const serviceName = e.value.group?.startsWith('service:') ? e.value.group.slice('service:'.length) : undefined;
+      const serviceName = serviceNameOfTask(e.value);
       const { cluster: clusterName, taskId } = taskIds(e.value);
       try {
         await ctx.store.txn([

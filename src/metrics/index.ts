@@ -1,5 +1,5 @@
 export {
-  MetricStore, MetricSeriesLimitError, STATISTICS, DEFAULT_RETENTION_TIERS, DEFAULT_MAX_SERIES, seriesKey, singleValue,
+  MetricStore, MetricSeriesLimitError, isReservedNamespace, STATISTICS, DEFAULT_RETENTION_TIERS, DEFAULT_MAX_SERIES, seriesKey, singleValue,
 } from './metric-store.js';
 export type {
   Statistic, Dimensions, MetricIdentity, StatisticSet, MetricDatum, StatisticsQuery, Datapoint, ListMetricsQuery,

@@ -84,12 +84,16 @@ describe('MetricStore', () => {
     assert.equal(store.listMetrics({ activeSinceMs: c.now - 3 * 3600_000 }).length, 1);
   });
 
-  it('refuses a new series beyond its limit, keeps writing existing ones', () => {
+  it('refuses a new user series beyond its limit, keeps writing existing ones and Wharf\'s own', () => {
     const store = new MetricStore({ nowMs: () => T0, maxSeries: 1 });
+    const user = { ...id, namespace: 'App/X' };
+    store.put({ ...user, timestampMs: T0, values: singleValue(1) });
+    assert.throws(() => store.put({ ...user, metricName: 'Other', timestampMs: T0, values: singleValue(1) }), MetricSeriesLimitError);
+    store.put({ ...user, timestampMs: T0, values: singleValue(2) });
+    assert.equal(store.statistics({ ...user, startTimeMs: T0, endTimeMs: T0 + 60_000, periodSeconds: 60 })[0]?.sum, 3);
     store.put({ ...id, timestampMs: T0, values: singleValue(1) });
-    assert.throws(() => store.put({ ...id, metricName: 'Other', timestampMs: T0, values: singleValue(1) }), MetricSeriesLimitError);
-    store.put({ ...id, timestampMs: T0, values: singleValue(2) });
-    assert.equal(store.statistics({ ...id, startTimeMs: T0, endTimeMs: T0 + 60_000, periodSeconds: 60 })[0]?.sum, 3);
+    store.put({ ...id, namespace: 'ECS/ContainerInsights', timestampMs: T0, values: singleValue(1) });
+    assert.deepEqual([store.size, store.userSeries], [3, 1]);
   });
 
   it('notifies listeners of every datum stored', () => {

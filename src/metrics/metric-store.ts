@@ -82,8 +82,17 @@ export const DEFAULT_RETENTION_TIERS: readonly RetentionTier[] = [
   { resolutionSeconds: 3600, retentionSeconds: 63 * 86_400 },
 ];
 
-/** Series kept at most (with the default tiers about 300 MiB when every one is full). */
+/**
+ * Series of users' own namespaces kept at most (with the default tiers about 300 MiB when every
+ * one is full). Wharf's own series (reserved namespaces) are not counted: their number follows the
+ * clusters and services, and a user filling the store must not stop them.
+ */
 export const DEFAULT_MAX_SERIES = 2000;
+
+/** Namespaces only Wharf writes: `AWS/...` (as in CloudWatch) and Container Insights'. */
+export function isReservedNamespace(namespace: string): boolean {
+  return namespace.startsWith('AWS/') || namespace === 'ECS/ContainerInsights';
+}
 
 export interface MetricStoreOptions {
   nowMs?: () => number;
@@ -96,7 +105,7 @@ export interface MetricStoreOptions {
   snapshotIntervalMs?: number;
 }
 
-/** A write of a series that does not exist yet when the store already holds `maxSeries`. */
+/** A write of a new series of a user namespace when the store already holds `maxSeries` of them. */
 export class MetricSeriesLimitError extends Error {
   readonly code = 'LimitExceeded';
   constructor(limit: number) {
@@ -189,6 +198,8 @@ export class MetricStore {
   readonly #nowMs: () => number;
   readonly #tiers: readonly RetentionTier[];
   readonly #maxSeries: number;
+  /** Series of user (not reserved) namespaces, which maxSeries bounds. */
+  #userSeries = 0;
   readonly #snapshotPath: string | undefined;
   readonly #snapshotIntervalMs: number;
   readonly #listeners = new Set<(datum: MetricDatum) => void>();
@@ -226,7 +237,8 @@ export class MetricStore {
 
   /**
    * Adds one datum (folded into each tier's bucket). Throws MetricSeriesLimitError when it would
-   * create a series beyond maxSeries; data older than the longest retention is ignored.
+   * create a series of a user namespace beyond maxSeries; data older than the longest retention is
+   * ignored.
    */
   put(datum: MetricDatum): void {
     const key = seriesKey(datum);
@@ -234,7 +246,9 @@ export class MetricStore {
     const now = this.#nowMs();
     if (series === undefined) {
       this.#prune(now);
-      if (this.#series.size >= this.#maxSeries) throw new MetricSeriesLimitError(this.#maxSeries);
+      const user = !isReservedNamespace(datum.namespace);
+      if (user && this.#userSeries >= this.#maxSeries) throw new MetricSeriesLimitError(this.#maxSeries);
+      if (user) this.#userSeries++;
       series = {
         namespace: datum.namespace, metricName: datum.metricName, dimensions: { ...datum.dimensions },
         unit: datum.unit ?? 'None', lastPutMs: now, tiers: this.#tiers.map(() => new TierBuckets()),
@@ -328,7 +342,10 @@ export class MetricStore {
   /** Number of series held. */
   get size(): number { return this.#series.size; }
 
-  /** Most series the store holds. */
+  /** Number of series of user namespaces held (what maxSeries bounds). */
+  get userSeries(): number { return this.#userSeries; }
+
+  /** Most series of user namespaces the store holds. */
   get maxSeries(): number { return this.#maxSeries; }
 
   /** Writes every series to snapshotPath (temporary file, then rename: a crash leaves the old one whole). */
@@ -370,6 +387,7 @@ export class MetricStore {
           return b;
         }),
       };
+      if (!this.#series.has(seriesKey(series)) && !isReservedNamespace(series.namespace)) this.#userSeries++;
       this.#series.set(seriesKey(series), series);
     }
     this.#prune(this.#nowMs());
@@ -379,7 +397,9 @@ export class MetricStore {
   #prune(now: number): void {
     for (const [key, s] of this.#series) {
       s.tiers.forEach((b, i) => b.dropBefore(now - this.#tiers[i]!.retentionSeconds * 1000));
-      if (s.tiers.every((b) => b.length === 0)) this.#series.delete(key);
+      if (!s.tiers.every((b) => b.length === 0)) continue;
+      this.#series.delete(key);
+      if (!isReservedNamespace(s.namespace)) this.#userSeries--;
     }
   }
 }

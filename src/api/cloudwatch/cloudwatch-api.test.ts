@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import {
   CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmHistoryCommand, DescribeAlarmsCommand, GetMetricDataCommand,
   GetMetricStatisticsCommand, ListMetricsCommand, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand,
@@ -115,7 +116,7 @@ describe('CloudWatch metrics API', () => {
   it('PutMetricData refuses bad data and writes nothing of a request with one bad datum', async () => {
     const put = (input: ConstructorParameters<typeof PutMetricDataCommand>[0]) => () => cw.send(new PutMetricDataCommand(input));
     const cases: [() => Promise<unknown>, string, RegExp][] = [
-      [put({ Namespace: 'AWS/ECS', MetricData: [{ MetricName: 'X', Value: 1 }] }), 'InvalidParameterValueException', /AWS\/ prefix is reserved/],
+      [put({ Namespace: 'AWS/ECS', MetricData: [{ MetricName: 'X', Value: 1 }] }), 'InvalidParameterValueException', /AWS\/ prefix and ECS\/ContainerInsights are reserved/],
       [put({ Namespace: 'App/Bad', MetricData: [{ MetricName: 'X', Value: 1 }, { MetricName: 'Y', Value: 1, StatisticValues: { SampleCount: 1, Sum: 1, Minimum: 1, Maximum: 1 } }] }),
         'InvalidParameterCombinationException', /mutually exclusive/],
       [put({ Namespace: 'App/Bad', MetricData: [{ MetricName: 'X', Value: 1 }, { MetricName: 'Y', Timestamp: new Date(now - 20 * 86_400_000), Value: 1 }] }),
@@ -130,6 +131,19 @@ describe('CloudWatch metrics API', () => {
     }
     const listed = await cw.send(new ListMetricsCommand({ Namespace: 'App/Bad' }));
     assert.deepEqual(listed.Metrics, []);
+  });
+
+  it('PutMetricData refuses to create metrics beyond the store\'s limit, writing none of the request (large requests come gzipped)', async () => {
+    const room = h.server.metrics.maxSeries - h.server.metrics.userSeries;
+    for (let start = 0; start < room - 1; start += 1000) {
+      const n = Math.min(1000, room - 1 - start);
+      await cw.send(new PutMetricDataCommand({ Namespace: 'App/Many', MetricData: Array.from({ length: n }, (_, i) => ({ MetricName: `m${start + i}`, Value: 1 })) }));
+    }
+    const e = await rejection(cw.send(new PutMetricDataCommand({ Namespace: 'App/Many', MetricData: [{ MetricName: 'last', Value: 1 }, { MetricName: 'one-too-many', Value: 1 }] })));
+    assert.equal(e?.name, 'LimitExceededFault');
+    assert.equal(h.server.metrics.userSeries, h.server.metrics.maxSeries - 1);
+    // Existing metrics still take data.
+    await cw.send(new PutMetricDataCommand({ Namespace: 'App/Many', MetricData: [{ MetricName: 'm0', Value: 2 }] }));
   });
 
   it('ListMetrics filters by namespace, name and dimensions', async () => {
@@ -165,6 +179,11 @@ describe('CloudWatch metrics API', () => {
       StartTime: new Date(t0), EndTime: new Date(now), MetricDataQueries: [{ Id: 'x', Expression: 'nope * 2' }],
     })));
     assert.match(e!.message, /Unknown id nope/);
+    const p99 = await rejection(cw.send(new GetMetricDataCommand({
+      StartTime: new Date(t0), EndTime: new Date(now),
+      MetricDataQueries: [{ Id: 'p', MetricStat: { Metric: { Namespace: 'App/Jobs', MetricName: 'Done' }, Period: 60, Stat: 'p99' } }],
+    })));
+    assert.match(p99!.message, /p99 .*not supported/);
     const dup = await rejection(cw.send(new GetMetricDataCommand({
       StartTime: new Date(t0), EndTime: new Date(now), MetricDataQueries: [stat('a', 'q1', true), stat('a', 'q2', true)],
     })));
@@ -211,6 +230,20 @@ describe('CloudWatch metrics API', () => {
     assert.match((decodeCbor(garbage.body) as { message: string }).message, /not valid CBOR/);
     const unknown = await cbor('FlyToTheMoon', {});
     assert.equal(unknown.status, 404);
+    const unsigned = await new Promise<number>((resolve, reject) => {
+      const req = request(new URL('/service/GraniteServiceVersion20100801/operation/ListMetrics', h.url),
+        { method: 'POST', headers: { 'smithy-protocol': 'rpc-v2-cbor', 'content-type': 'application/cbor' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end(Buffer.from(encodeCbor({})));
+    });
+    assert.equal(unsigned, 403);
+    const gzipped = await raw('/service/GraniteServiceVersion20100801/operation/ListMetrics', gzipSync(Buffer.from(encodeCbor({ Namespace: 'App/Jobs' }))),
+      { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor', 'content-encoding': 'gzip' });
+    assert.equal((decodeCbor(gzipped.body) as { Metrics: unknown[] }).Metrics.length, 2);
+    const brotli = await raw('/service/GraniteServiceVersion20100801/operation/ListMetrics', Buffer.from(encodeCbor({})),
+      { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor', 'content-encoding': 'br' });
+    assert.equal(brotli.status, 400);
+    assert.match((decodeCbor(brotli.body) as { message: string }).message, /Content-Encoding br is not supported/);
   });
 });
 
@@ -246,6 +279,8 @@ describe('CloudWatch alarms', () => {
     assert.deepEqual(history.AlarmHistoryItems?.map((i) => i.HistorySummary), ['Alarm updated from INSUFFICIENT_DATA to ALARM', 'Alarm "jobs-high" created']);
     const inAlarm = await cw.send(new DescribeAlarmsCommand({ StateValue: 'ALARM', ActionPrefix: 'arn:aws:autoscaling' }));
     assert.equal(inAlarm.MetricAlarms?.length, 1);
+    const both = await rejection(cw.send(new DescribeAlarmsCommand({ AlarmNames: ['jobs-high'], AlarmNamePrefix: 'jobs' })));
+    assert.equal(both?.name, 'InvalidParameterCombinationException');
   });
 
   it('SetAlarmState sets the state until the next evaluation; bad reason data and unknown alarms are refused', async () => {

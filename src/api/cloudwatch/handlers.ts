@@ -13,7 +13,7 @@ import {
   alarmHistory, deleteAlarms, listAlarms, putMetricAlarm, setAlarmState, type AlarmRecord, type AlarmStateValue, type DomainContext, type Wire,
 } from '../../domain/index.js';
 import {
-  COMPARISON_OPERATORS, MetricMathError, MetricSeriesLimitError, MetricStore, STATISTICS, TREAT_MISSING_DATA, evaluateExpression,
+  COMPARISON_OPERATORS, isReservedNamespace, MetricMathError, MetricSeriesLimitError, MetricStore, STATISTICS, TREAT_MISSING_DATA, evaluateExpression,
   referencedIds, seriesKey, type Datapoint, type MathValue, type MetricDatum, type Series, type Statistic,
 } from '../../metrics/index.js';
 import { WharfError } from '../../model/index.js';
@@ -104,7 +104,9 @@ export function cloudWatchHandlers({ ctx, metrics }: CloudWatchDependencies): Re
 
     PutMetricData: async (input: In<PutMetricDataInput>) => {
       const namespace = input.Namespace!;
-      if (namespace.startsWith('AWS/')) throw invalid(`The value ${namespace} for parameter Namespace is invalid: the AWS/ prefix is reserved for AWS's own metrics.`);
+      if (isReservedNamespace(namespace)) {
+        throw invalid(`The value ${namespace} for parameter Namespace is invalid: the AWS/ prefix and ECS/ContainerInsights are reserved for Wharf's own metrics.`);
+      }
       const data = input.MetricData ?? [];
       if (data.length === 0) throw missing('The parameter MetricData is required.');
       if (data.length > 1000) throw invalid('The collection MetricData must not have a size greater than 1000.');
@@ -112,7 +114,7 @@ export function cloudWatchHandlers({ ctx, metrics }: CloudWatchDependencies): Re
       const datums = data.map((d, i) => toDatum(namespace, d, i + 1, now));
       const existing = new Set(metrics.listMetrics({ namespace }).map(seriesKey));
       const fresh = new Set(datums.map(seriesKey).filter((k) => !existing.has(k)));
-      if (metrics.size + fresh.size > metrics.maxSeries) {
+      if (metrics.userSeries + fresh.size > metrics.maxSeries) {
         throw new WharfError('LimitExceeded', `Wharf keeps at most ${metrics.maxSeries} metrics; this request would create ${fresh.size} more.`);
       }
       try {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 
 export type BodyResult = { ok: true; body: Uint8Array } | { ok: false; tooLarge: true };
 
@@ -49,4 +50,31 @@ export function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Bo
 export function splitUrl(url: string): [string, string] {
   const q = url.indexOf('?');
   return q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
+}
+
+/** A body whose Content-Encoding this server cannot undo, or that does not decompress. */
+export class ContentEncodingError extends Error {
+  override name = 'ContentEncodingError';
+}
+
+/**
+ * The body as the operation reads it: gunzipped when the request says `Content-Encoding: gzip`
+ * (AWS SDKs compress PutMetricData bodies over 10 KiB), at most `maxBodyBytes` once decompressed.
+ * SigV4 signs the bytes as sent, so this runs after verification.
+ */
+export function decodedBody(req: IncomingMessage, body: Uint8Array, maxBodyBytes: number): Uint8Array {
+  const encodings = String(req.headers['content-encoding'] ?? '').split(',').map((e) => e.trim().toLowerCase()).filter((e) => e && e !== 'identity');
+  let out = body;
+  for (const encoding of encodings.reverse()) {
+    if (encoding !== 'gzip') throw new ContentEncodingError(`Content-Encoding ${encoding} is not supported; send gzip or none.`);
+    try {
+      out = gunzipSync(out, { maxOutputLength: maxBodyBytes });
+    } catch (err) {
+      const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new ContentEncodingError(tooLarge
+        ? `The decompressed request body exceeds the maximum of ${maxBodyBytes} bytes.`
+        : `The request body is not valid gzip: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
 }

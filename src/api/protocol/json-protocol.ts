@@ -3,7 +3,7 @@ import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 import { validateInput } from '../validation/index.js';
 import type { ServiceModel } from '../validation/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { logInternalError, loggedRequestListener, sendResponse } from './request-log.js';
 import type { ProtocolOptions } from './request-log.js';
 import { jsonError } from './errors.js';
@@ -53,6 +53,16 @@ export interface JsonProtocolOptions extends ProtocolOptions {
 }
 
 const CONTENT_TYPE = { '1.0': 'application/x-amz-json-1.0', '1.1': 'application/x-amz-json-1.1' } as const;
+
+/**
+ * Validates `input` against the service's model (its missing-members and invalid-input errors) and
+ * runs the operation's handler, which the caller has checked exists: the part every protocol that
+ * serves a JsonService shares.
+ */
+export async function invokeOperation(service: JsonService, operation: string, input: unknown, ctx: RequestContext): Promise<unknown> {
+  validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
+  return service.handlers[operation]!(input, ctx);
+}
 
 /** True for a POST carrying X-Amz-Target: the shape of every awsJson1_1 request. */
 export function isJsonProtocolRequest(req: IncomingMessage): boolean {
@@ -134,16 +144,22 @@ export function createJsonProtocolHandler(options: JsonProtocolOptions): (req: I
       return;
     }
 
-    const input = parseInput(read.body);
+    let body: Uint8Array;
+    try {
+      body = decodedBody(req, read.body, options.maxBodyBytes);
+    } catch (err) {
+      if (!(err instanceof ContentEncodingError)) throw err;
+      respondError(res, requestId, jsonError('SerializationException', err.message), entry);
+      return;
+    }
+    const input = parseInput(body);
     if (input instanceof WharfError) {
       respondError(res, requestId, jsonError(input.code, input.message), entry);
       return;
     }
-    const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
-      output = await handler(input, ctx);
+      output = await invokeOperation(service, operation, input, { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service });
     } catch (err) {
       respondError(res, requestId, toJsonError(err, entry), entry);
       return;

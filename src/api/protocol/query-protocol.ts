@@ -3,7 +3,7 @@ import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
 import { validateInput } from '../validation/index.js';
 import type { ServiceModel } from '../validation/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { queryInput } from './query-input.js';
 import { logInternalError, loggedRequestListener, sendResponse } from './request-log.js';
 import type { ProtocolOptions } from './request-log.js';
@@ -133,7 +133,15 @@ export function createQueryProtocolHandler(options: QueryProtocolOptions): (req:
     }
     const params = new URLSearchParams(query);
     if (req.method === 'POST') {
-      const body = formText(read.body);
+      let decoded: Uint8Array;
+      try {
+        decoded = decodedBody(req, read.body, options.maxBodyBytes);
+      } catch (err) {
+        if (!(err instanceof ContentEncodingError)) throw err;
+        fail(res, requestId, entry, service, 'MalformedQueryString', err.message);
+        return;
+      }
+      const body = formText(decoded);
       if (body === undefined) {
         fail(res, requestId, entry, service, 'MalformedQueryString', 'The request body is not valid UTF-8.');
         return;

@@ -7,11 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WharfError } from '../../model/index.js';
 import { verifyRequest } from '../../sigv4/index.js';
-import { validateInput } from '../validation/index.js';
-import { readBody, splitUrl } from './body.js';
+import { ContentEncodingError, decodedBody, readBody, splitUrl } from './body.js';
 import { CborError, decodeCbor, encodeCbor } from './cbor.js';
 import { httpStatusFor } from './errors.js';
-import type { JsonService, RequestContext } from './json-protocol.js';
+import { invokeOperation, type JsonService } from './json-protocol.js';
 import { queryCompatibleErrors } from './query-compatible.js';
 import { logInternalError, loggedRequestListener } from './request-log.js';
 import type { ProtocolOptions } from './request-log.js';
@@ -66,28 +65,26 @@ export function createRpcV2CborHandler(options: RpcV2CborOptions): (req: Incomin
     const auth = verifyRequest({ method: 'POST', path, query, headers: req.headersDistinct, body: read.body }, options.lookupSecret, { now: now() });
     if (!auth.ok) return fail(res, requestId, entry, service, auth.code, auth.message, auth.httpStatus);
     entry['accessKeyId'] = auth.accessKeyId;
-    const handler = service !== undefined && Object.hasOwn(service.handlers, operation) && Object.hasOwn(service.model.operations, operation)
-      ? service.handlers[operation]
-      : undefined;
-    if (service === undefined || handler === undefined) return fail(res, requestId, entry, service, 'UnknownOperationException', undefined, 404);
+    const known = service !== undefined && Object.hasOwn(service.handlers, operation) && Object.hasOwn(service.model.operations, operation);
+    if (service === undefined || !known) return fail(res, requestId, entry, service, 'UnknownOperationException', undefined, 404);
     if (auth.service !== service.signingName) {
       return fail(res, requestId, entry, service, 'InvalidSignatureException', `Credential should be scoped to correct service: '${service.signingName}'. `, 403);
     }
     let input: unknown = {};
     try {
-      if (read.body.length > 0) input = decodeCbor(read.body);
+      const body = decodedBody(req, read.body, options.maxBodyBytes);
+      if (body.length > 0) input = decodeCbor(body);
     } catch (err) {
+      if (err instanceof ContentEncodingError) return fail(res, requestId, entry, service, 'SerializationException', err.message);
       if (!(err instanceof CborError)) throw err;
       return fail(res, requestId, entry, service, 'SerializationException', `The request body is not valid CBOR: ${err.message}`);
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       return fail(res, requestId, entry, service, 'SerializationException', 'The request body must be a CBOR map.');
     }
-    const ctx: RequestContext = { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service };
     let output: unknown;
     try {
-      validateInput(service.model, operation, input, service.missingMembersError, service.invalidInputError);
-      output = await handler(input, ctx);
+      output = await invokeOperation(service, operation, input, { requestId, operation, accessKeyId: auth.accessKeyId, region: auth.region, service });
     } catch (err) {
       if (err instanceof WharfError) return fail(res, requestId, entry, service, err.code, err.message);
       logInternalError(options, entry, err);
