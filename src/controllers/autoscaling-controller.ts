@@ -12,8 +12,8 @@
  */
 import {
   ALARMS_PREFIX, latestRunBetween, listAlarmsWithActions, listScalableTargets, newServiceEventId, parseSchedule,
-  pruneScalingActivities, readTargetPolicies, readTargetScheduledActions, readTargetService, recordScalingActivity,
-  serviceOfResourceId, updateService, writeScalableTargetCapacity, writeServiceStatus,
+  pruneScalingActivities, readScalableTarget, readTargetPolicies, readTargetScheduledActions, readTargetService, recordScalingActivity,
+  serviceOfResourceId, updateService, writeControllerState, writeScalableTargetCapacity, writeServiceStatus,
   type AlarmView, type DomainContext, type ScalableTargetRecord, type ScalingPolicyRecord, type ScalingPolicyState,
   type ScheduledActionState, type TargetRef,
 } from '../domain/index.js';
@@ -139,7 +139,7 @@ export class AutoscalingController {
   async #evaluate(targetKey: string, alarms: AlarmView[]): Promise<void> {
     const { ctx } = this.#options;
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const entry = await ctx.store.get<ScalableTargetRecord>(targetKey);
+      const entry = await readScalableTarget(ctx, targetKey);
       if (!entry) return;
       const target = entry.value;
       const ref: TargetRef = target;
@@ -221,7 +221,7 @@ export class AutoscalingController {
         });
       }
     }
-    for (const m of marks) await ctx.store.put(m.key, m.value);
+    for (const m of marks) await writeControllerState(ctx, m.key, m.value);
     return outcome;
   }
 
@@ -276,7 +276,7 @@ export class AutoscalingController {
     ref: TargetRef, from: number, decision: ScalingDecision, stateKey: string, state: { value: ScalingPolicyState } | undefined, nowMs: number,
   ): Promise<void> {
     await this.#setDesiredCount(ref, from, decision.desiredCount, decision.cause, nowMs);
-    await this.#options.ctx.store.put(stateKey, stateAfter(state?.value ?? {}, decision, nowMs));
+    await writeControllerState(this.#options.ctx, stateKey, stateAfter(state?.value ?? {}, decision, nowMs));
   }
 
   /**

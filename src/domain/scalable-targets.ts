@@ -13,7 +13,7 @@ import {
   TooManyTagsException, ValidationException, newScalableTargetId, scalableTargetArn,
 } from '../model/index.js';
 import type { Entry } from '../store/index.js';
-import type { ScalableTargetRecord } from './autoscaling-records.js';
+import type { ScalableTargetRecord, ScalingPolicyState, ScheduledActionState } from './autoscaling-records.js';
 import type { DomainContext, Wire } from './context.js';
 import { epochSeconds } from './context.js';
 import { keys } from './keys.js';
@@ -165,6 +165,20 @@ export async function deregisterScalableTarget(ctx: DomainContext, input: Deregi
       if (!(err instanceof ConflictError) || attempt + 1 >= CAS_ATTEMPTS) throw err;
     }
   }
+}
+
+/** A scalable target by its store key, with the revision read (undefined once deregistered). */
+export async function readScalableTarget(ctx: DomainContext, key: string): Promise<Entry<ScalableTargetRecord> | undefined> {
+  return ctx.store.get<ScalableTargetRecord>(key);
+}
+
+/**
+ * Writes what the autoscaling controller remembers of a policy or a scheduled action (its only
+ * writer: no revision is compared). A state written just after its record was deleted stays
+ * stray until a record of that name is created again, which starts from a fresh state.
+ */
+export async function writeControllerState(ctx: DomainContext, stateKey: string, state: ScalingPolicyState | ScheduledActionState): Promise<void> {
+  await ctx.store.put(stateKey, state);
 }
 
 /** Every scalable target of every namespace Wharf scales (what the autoscaling controller walks). */

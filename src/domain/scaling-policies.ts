@@ -69,6 +69,8 @@ export async function putScalingPolicy(ctx: DomainContext, input: PutScalingPoli
       await ctx.store.txn([
         { op: 'check', key: target.key, expectedModRevision: target.modRevision },
         { op: 'put', key, value: record, expectedModRevision: existing?.modRevision ?? 0 },
+        // A new policy starts without cooldowns, whatever a deleted namesake left behind.
+        ...(existing ? [] : [{ op: 'delete' as const, key: keys.scalingPolicyState(key) }]),
       ]);
       ctx.log({ msg: existing ? 'scaling policy updated' : 'scaling policy created', policyArn: record.PolicyARN, type });
       return { PolicyARN: record.PolicyARN, Alarms: record.Alarms };
