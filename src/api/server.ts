@@ -8,15 +8,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DomainContext } from '../domain/index.js';
 import { STOPPED_TASK_RETENTION_MS, markAllAgentsDisconnected, restoreTaskIndexes } from '../domain/index.js';
-import { AlarmController, EcsMetricsController, LoadBalancerController, ServiceController, TaskRetentionController } from '../controllers/index.js';
+import {
+  AlarmController, AutoscalingController, EcsMetricsController, LoadBalancerController, ServiceController, TaskRetentionController, metricStoreSource,
+  type MetricSource,
+} from '../controllers/index.js';
 import type { AccountScope } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { Credentials } from '../sigv4/index.js';
 import { join } from 'node:path';
-import { InvalidParameterException, WharfError } from '../model/index.js';
+import { InvalidParameterException, ValidationException, WharfError } from '../model/index.js';
 import { DiskBlobStore, RegistryMaintenance, RegistryTokens, createRegistryHandler, isRegistryRequest } from '../registry/index.js';
-import { MetricStore } from '../metrics/index.js';
+import { DEFAULT_RETENTION_TIERS, MetricStore } from '../metrics/index.js';
 import { AgentGateway } from './agent-gateway/index.js';
+import { autoscalingHandlers } from './autoscaling/handlers.js';
 import { cloudWatchHandlers } from './cloudwatch/handlers.js';
 import { ecrHandlers } from './ecr/handlers.js';
 import { ecsHandlers } from './ecs/handlers.js';
@@ -28,7 +32,7 @@ import {
   type JsonService,
 } from './protocol/index.js';
 import { prometheusText } from './prometheus.js';
-import { cloudwatchModel, ecrModel, ecsModel, elbv2Model, logsModel } from './validation/index.js';
+import { applicationAutoscalingModel, cloudwatchModel, ecrModel, ecsModel, elbv2Model, logsModel } from './validation/index.js';
 
 /** A stopped task goes at most this long after its retention ends; a sweep is a cheap scan. */
 const TASK_RETENTION_SWEEP_MS = 60_000;
@@ -44,6 +48,10 @@ const SERVICE_SYNC_CONCURRENCY = 4;
 const LOAD_BALANCER_HEALTH_POLL_MS = 1000;
 /** A load balancer whose HAProxy refused to start or to reload is tried again after this. */
 const LOAD_BALANCER_RETRY_MS = 10_000;
+/** CloudWatch's period for ECS metrics; Application Auto Scaling evaluates its alarms once per period. */
+export const AUTOSCALING_PERIOD_MS = 60_000;
+/** Slack after a period's samples are due in the metric store before autoscaling reads it. */
+const AUTOSCALING_SETTLE_MARGIN_MS = 500;
 /** Agents sample every 20 s (ECS's collection interval); their samples are published per such round. */
 export const ECS_METRICS_ROUND_MS = 20_000;
 /** A round is published this long after it ends, so every agent's sample of it is in. */
@@ -111,6 +119,15 @@ export interface WharfServerOptions {
   /** The agents' sampling interval, which ECS metric rounds follow (default 20 s, as the agent's default). */
   ecsMetricsRoundMs?: number;
   nowMs?: () => number;
+  /**
+   * The metric period Application Auto Scaling evaluates on (CloudWatch: 60 s); a test or a small
+   * installation may shorten it.
+   */
+  autoscalingPeriodMs?: number;
+  /** How long after a period closes autoscaling reads it; by default once the ECS metrics of that period are published. */
+  autoscalingSettleMs?: number;
+  /** Metric values for target tracking and step scaling; the server's own metric store unless a test gives another. */
+  metricSource?: MetricSource;
 }
 
 export class WharfServer {
@@ -121,6 +138,7 @@ export class WharfServer {
   readonly #taskRetention: TaskRetentionController;
   readonly #services: ServiceController;
   readonly #loadBalancers: LoadBalancerController | undefined;
+  readonly #autoscaling: AutoscalingController;
   readonly #blobs: DiskBlobStore;
   readonly #registryMaintenance: RegistryMaintenance;
   readonly #logs: LogStore;
@@ -139,8 +157,13 @@ export class WharfServer {
       nowMs: options.nowMs ?? Date.now,
       principalArn: `arn:${scope.partition}:iam::${scope.accountId}:root`,
     };
+    const autoscalingPeriodMs = options.autoscalingPeriodMs ?? AUTOSCALING_PERIOD_MS;
     this.#metrics = new MetricStore({
       nowMs: this.#ctx.nowMs,
+      // Autoscaling reads one datapoint per period: a period under a minute needs a tier that fine.
+      ...(autoscalingPeriodMs < 60_000
+        ? { tiers: [{ resolutionSeconds: autoscalingPeriodMs / 1000, retentionSeconds: 6 * 3600 }, ...DEFAULT_RETENTION_TIERS] }
+        : {}),
       ...(options.metricsSnapshotPath !== undefined ? { snapshotPath: options.metricsSnapshotPath } : {}),
     });
     const lookupSecret = (accessKeyId: string) => (accessKeyId === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
@@ -190,6 +213,13 @@ export class WharfServer {
         handlers: logsHandlers(this.#logs),
         missingMembersError: (message) => new InvalidParameterException(message),
         maxBodyBytes: LOGS_MAX_BODY_BYTES,
+      }, {
+        targetPrefix: 'AnyScaleFrontendService',
+        signingName: 'application-autoscaling',
+        model: applicationAutoscalingModel,
+        handlers: autoscalingHandlers(this.#ctx),
+        missingMembersError: (message) => new ValidationException(message),
+        invalidInputError: (message) => new ValidationException(message),
       }],
       lookupSecret,
       maxBodyBytes: options.maxBodyBytes,
@@ -231,6 +261,14 @@ export class WharfServer {
         healthPollIntervalMs: LOAD_BALANCER_HEALTH_POLL_MS, retryFailedMs: LOAD_BALANCER_RETRY_MS,
       });
     }
+    this.#autoscaling = new AutoscalingController({
+      ctx: this.#ctx,
+      periodMs: autoscalingPeriodMs,
+      // A period's last sampling round is in the store once its grace and the next metrics pass are over.
+      settleMs: options.autoscalingSettleMs ??
+        ECS_METRICS_ROUND_GRACE_MS + Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS) + AUTOSCALING_SETTLE_MARGIN_MS,
+      metrics: options.metricSource ?? metricStoreSource(this.#metrics),
+    });
     this.#ecsMetrics = new EcsMetricsController({
       ctx: this.#ctx, metrics: this.#metrics,
       roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS, roundGraceMs: ECS_METRICS_ROUND_GRACE_MS,
@@ -274,6 +312,7 @@ export class WharfServer {
     this.#taskRetention.start();
     this.#services.start();
     this.#loadBalancers?.start();
+    this.#autoscaling.start();
     this.#registryMaintenance.start();
     this.#logRetention.start();
     await new Promise<void>((resolve, reject) => {
@@ -286,6 +325,11 @@ export class WharfServer {
     this.#registryAddress = `${this.#advertiseHost}:${port}`;
     this.#options.log({ msg: 'server listening', host: this.#options.host, port, registry: this.#registryAddress });
     return `http://${host}:${port}`;
+  }
+
+  /** One autoscaling pass over every scalable target now (what its period timer runs). */
+  evaluateAutoscaling(): Promise<void> {
+    return this.#autoscaling.evaluateAll();
   }
 
   /** The metric store CloudWatch, alarms, scaling and /metrics read. */
@@ -319,6 +363,7 @@ export class WharfServer {
     await this.#taskRetention.close();
     await this.#services.close();
     await this.#loadBalancers?.close();
+    await this.#autoscaling.close();
     await this.#registryMaintenance.close();
     await this.#ecsMetrics.close();
     await this.#alarms.close();

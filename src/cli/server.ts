@@ -25,6 +25,10 @@ export const serverFlags = {
   'task-ready-delay-seconds': { type: 'string', default: '40' },
   /** The address load balancers' listeners bind; the listen host unless given. */
   'lb-bind-address': { type: 'string' },
+  /** Application Auto Scaling's metric period (CloudWatch's 60 s); shorter periods divide a minute. */
+  'autoscaling-period-seconds': { type: 'string', default: '60' },
+  /** The agents' sampling interval (their --stats-sample-interval-ms), which ECS metrics are published by. */
+  'ecs-metrics-round-seconds': { type: 'string', default: '20' },
 } as const;
 
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -35,6 +39,12 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   const retentionSeconds = wholeSeconds(values, 'stopped-task-retention-seconds');
   const instanceLossGraceSeconds = wholeSeconds(values, 'instance-loss-grace-seconds');
   const taskReadyDelaySeconds = wholeSeconds(values, 'task-ready-delay-seconds');
+  const autoscalingPeriodSeconds = wholeSeconds(values, 'autoscaling-period-seconds');
+  if (autoscalingPeriodSeconds === 0 || (autoscalingPeriodSeconds < 60 ? 60 % autoscalingPeriodSeconds : autoscalingPeriodSeconds % 60) !== 0) {
+    throw new UsageError('--autoscaling-period-seconds must divide 60 or be a multiple of 60.');
+  }
+  const ecsMetricsRoundSeconds = wholeSeconds(values, 'ecs-metrics-round-seconds');
+  if (ecsMetricsRoundSeconds === 0) throw new UsageError('--ecs-metrics-round-seconds must be at least 1.');
   mkdirSync(dataDir, { recursive: true });
   const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
   const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
@@ -57,6 +67,8 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     stoppedTaskRetentionMs: retentionSeconds * 1000,
     instanceLossGraceMs: instanceLossGraceSeconds * 1000,
     taskReadyDelayMs: taskReadyDelaySeconds * 1000,
+    autoscalingPeriodMs: autoscalingPeriodSeconds * 1000,
+    ecsMetricsRoundMs: ecsMetricsRoundSeconds * 1000,
   });
   const url = await server.start();
   process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);

@@ -48,6 +48,8 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     '--stopped-task-retention-seconds', values['stopped-task-retention-seconds'],
     ...(values['advertise-host'] ? ['--advertise-host', values['advertise-host']] : []),
     ...(values['lb-bind-address'] ? ['--lb-bind-address', values['lb-bind-address']] : []),
+    ...(['task-ready-delay-seconds', 'instance-loss-grace-seconds', 'autoscaling-period-seconds', 'ecs-metrics-round-seconds'] as const)
+      .flatMap((flag) => [`--${flag}`, values[flag]]),
   ], () => stopping);
   children.push(server);
   await waitFor(() => ping({ host, port }, '/health'), SERVER_START_TIMEOUT_MS, `the server did not start; see ${join(dataDir, 'server.log')}`);
@@ -55,6 +57,8 @@ export async function runUpCommand(argv: string[]): Promise<void> {
   children.push(supervise('agent', [
     'agent', '--server', url, '--cluster', values.cluster, '--data-dir', join(dataDir, 'agent'),
     '--credentials-file', join(dataDir, CREDENTIALS_FILE), '--region', values.region,
+    // ECS metrics are published per sampling round: the agent samples at the server's round.
+    '--stats-sample-interval-ms', String(Number(values['ecs-metrics-round-seconds']) * 1000),
     ...(values['image-pull-behavior'] ? ['--image-pull-behavior', values['image-pull-behavior']] : []),
   ], () => stopping));
 

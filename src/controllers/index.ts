@@ -7,6 +7,12 @@ export type { ServicePlan, ServiceSnapshot, ServicePlanOptions } from './service
 export { LoadBalancerController } from './load-balancer-controller.js';
 export type { LoadBalancerControllerOptions } from './load-balancer-controller.js';
 export { buildLoadBalancerConfig, planTargets } from './load-balancer-plan.js';
+export { AutoscalingController, trackingQuery } from './autoscaling-controller.js';
+export type { AutoscalingControllerOptions } from './autoscaling-controller.js';
+export { planScaling, boundsCorrection, applyAdjustment, stepFor } from './autoscaling-plan.js';
+export type { AutoscalingPlanOptions, TargetSnapshot, ScalingDecision } from './autoscaling-plan.js';
+export type { MetricSource, MetricQuery, MetricDimension } from './metric-source.js';
+export { metricStoreSource } from './metric-store-source.js';
 export { EcsMetricsController } from './ecs-metrics-controller.js';
 export type { EcsMetricsControllerOptions } from './ecs-metrics-controller.js';
 export { AlarmController, alarmRuleOf } from './alarm-controller.js';

@@ -26,5 +26,15 @@ export type { StoredAction, StoredCondition } from './elbv2-routing.js';
 export * from './target-groups.js';
 export * from './targets.js';
 export * from './load-balancer-state.js';
+export type {
+  ScalableTargetRecord, ScalingPolicyRecord, ScheduledActionRecord, ScalingActivityRecord, ScalingPolicyState, ScheduledActionState,
+} from './autoscaling-records.js';
+export * from './scalable-targets.js';
+export * from './scaling-policies.js';
+export * from './scheduled-actions.js';
+export * from './scaling-activities.js';
+export * from './alarm-actions.js';
+export { parseSchedule, latestRunBetween, validateTimezone } from './schedule-expression.js';
+export type { Schedule, ScheduleWindow } from './schedule-expression.js';
 export * from './metrics-view.js';
 export * from './alarms.js';

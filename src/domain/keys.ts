@@ -62,6 +62,28 @@ export const keys = {
   target: (targetGroupName: string, id: string, port: number) => `elbv2/targets/${targetGroupName}/${id}:${port}`,
   targetsOf: (targetGroupName: string) => `elbv2/targets/${targetGroupName}/`,
   targets: () => 'elbv2/targets/',
+  // Application Auto Scaling. A target is named by namespace, dimension and resource id; the
+  // resource id of an ECS service (`service/<cluster>/<service>`) always has three parts, so
+  // `<resource id>/` closes a target's prefix. Policies and scheduled actions hold their API-written
+  // definition; the controller keeps what it needs (cooldowns, schedules evaluated) beside them.
+  scalableTarget: (namespace: string, dimension: string, resourceId: string) => `autoscaling/targets/${namespace}/${dimension}/${resourceId}`,
+  scalableTargetsOf: (namespace: string) => `autoscaling/targets/${namespace}/`,
+  scalableTargets: () => 'autoscaling/targets/',
+  scalingPolicy: (namespace: string, dimension: string, resourceId: string, name: string) =>
+    `autoscaling/policies/${namespace}/${dimension}/${resourceId}/${name}`,
+  scalingPoliciesOfTarget: (namespace: string, dimension: string, resourceId: string) => `autoscaling/policies/${namespace}/${dimension}/${resourceId}/`,
+  scalingPoliciesOf: (namespace: string) => `autoscaling/policies/${namespace}/`,
+  scalingPolicyState: (policyKey: string) => `autoscaling/policy-states/${policyKey.slice('autoscaling/policies/'.length)}`,
+  scheduledAction: (namespace: string, dimension: string, resourceId: string, name: string) =>
+    `autoscaling/scheduled-actions/${namespace}/${dimension}/${resourceId}/${name}`,
+  scheduledActionsOfTarget: (namespace: string, dimension: string, resourceId: string) =>
+    `autoscaling/scheduled-actions/${namespace}/${dimension}/${resourceId}/`,
+  scheduledActionsOf: (namespace: string) => `autoscaling/scheduled-actions/${namespace}/`,
+  scheduledActionState: (actionKey: string) => `autoscaling/scheduled-action-states/${actionKey.slice('autoscaling/scheduled-actions/'.length)}`,
+  /** Activities newest first: the key carries the start time counted down from the largest epoch-ms of 13 digits. */
+  scalingActivity: (namespace: string, startMs: number, id: string) =>
+    `autoscaling/activities/${namespace}/${String(9_999_999_999_999 - Math.floor(startMs)).padStart(13, '0')}-${id}`,
+  scalingActivitiesOf: (namespace: string) => `autoscaling/activities/${namespace}/`,
 };
 
 /** Opaque pagination tokens: the last key returned, so the next page starts after it. */

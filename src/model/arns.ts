@@ -85,3 +85,18 @@ export function resourceIdOf(ref: string, resourceType: 'task' | 'container-inst
 
 /** An ECR repository's ARN; `name` may contain slashes (`team/app`). */
 export const repositoryArn = (s: AccountScope, repositoryName: string) => `${prefix(s, 'ecr')}:repository/${repositoryName}`;
+
+/** A scalable target's ARN: `scalable-target/` and a 36-hex-character id, as Application Auto Scaling mints them. */
+export const scalableTargetArn = (s: AccountScope, id: string) => `${prefix(s, 'application-autoscaling')}:scalable-target/${id}`;
+export const newScalableTargetId = (): string => randomBytes(18).toString('hex');
+
+/** A scaling policy's ARN, in Auto Scaling's `scalingPolicy:<uuid>:resource/<namespace>/<resource id>:policyName/<name>` form. */
+export const scalingPolicyArn = (s: AccountScope, uuid: string, namespace: string, resourceId: string, policyName: string) =>
+  `${prefix(s, 'autoscaling')}:scalingPolicy:${uuid}:resource/${namespace}/${resourceId}:policyName/${policyName}`;
+
+/** A scheduled action's ARN, in the same form as a scaling policy's. */
+export const scheduledActionArn = (s: AccountScope, uuid: string, namespace: string, resourceId: string, name: string) =>
+  `${prefix(s, 'autoscaling')}:scheduledAction:${uuid}:resource/${namespace}/${resourceId}:scheduledActionName/${name}`;
+
+/** A CloudWatch alarm's ARN. */
+export const alarmArn = (s: AccountScope, alarmName: string) => `${prefix(s, 'cloudwatch')}:alarm:${alarmName}`;

@@ -154,3 +154,15 @@ export class InvalidTagParameterException extends WharfError {
 export class TooManyTagsException extends WharfError {
   constructor(message: string) { super('TooManyTagsException', message); }
 }
+
+// Application Auto Scaling's exceptions. Each answers HTTP 400 as the service does.
+
+/** Application Auto Scaling `ValidationException`: input the service refuses; the message names the field or rule. */
+export class ValidationException extends WharfError {
+  constructor(message: string) { super('ValidationException', message); }
+}
+
+/** Application Auto Scaling `ObjectNotFoundException`: no scalable target, policy or scheduled action by that name. */
+export class ObjectNotFoundException extends WharfError {
+  constructor(message: string) { super('ObjectNotFoundException', message); }
+}

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { WharfServer } from '../api/server.js';
 import { SqliteStore } from '../store/index.js';
+import type { MetricSource } from '../controllers/index.js';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIATESTTESTTESTTEST', secretAccessKey: 'test-secret-key-0123456789abcdefghijklmn' };
 export const TEST_SCOPE = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
@@ -23,7 +24,10 @@ export interface InProcessServer {
 }
 
 export async function startInProcessServer(
-  options: { nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number } = {},
+  options: {
+    nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number;
+    autoscalingPeriodMs?: number; autoscalingSettleMs?: number; metricSource?: MetricSource;
+  } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
   const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
@@ -40,6 +44,9 @@ export async function startInProcessServer(
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
     ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
     ...(options.instanceLossGraceMs !== undefined ? { instanceLossGraceMs: options.instanceLossGraceMs } : {}),
+    ...(options.autoscalingPeriodMs !== undefined ? { autoscalingPeriodMs: options.autoscalingPeriodMs } : {}),
+    ...(options.autoscalingSettleMs !== undefined ? { autoscalingSettleMs: options.autoscalingSettleMs } : {}),
+    ...(options.metricSource ? { metricSource: options.metricSource } : {}),
   });
   const url = await server.start().catch(async (err: unknown) => {
     await store.close();

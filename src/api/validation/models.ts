@@ -1,5 +1,6 @@
 import ecsJson from './models/ecs.json' with { type: 'json' };
 import ecrJson from './models/ecr.json' with { type: 'json' };
+import applicationAutoscalingJson from './models/application-autoscaling.json' with { type: 'json' };
 import elbv2Json from './models/elbv2.json' with { type: 'json' };
 import logsJson from './models/logs.json' with { type: 'json' };
 import cloudwatchJson from './models/cloudwatch.json' with { type: 'json' };
@@ -10,6 +11,9 @@ export const ecsModel = ecsJson as ServiceModel;
 
 /** Amazon ECR 2015-09-21, trimmed the same way. */
 export const ecrModel = ecrJson as ServiceModel;
+
+/** Application Auto Scaling 2016-02-06, trimmed the same way. */
+export const applicationAutoscalingModel = applicationAutoscalingJson as ServiceModel;
 
 /** Elastic Load Balancing v2 2015-12-01 (awsQuery), trimmed the same way. */
 export const elbv2Model = elbv2Json as ServiceModel;

@@ -108,6 +108,20 @@ test('numeric ranges, string and list lengths, and patterns are enforced', () =>
   validateInput(ecsModel, 'TagResource', { resourceArn: 'arn', tags: [{ key: 'équipe:web', value: 'ünïcode ok' }] });
 });
 
+test("Java's POSIX classes are translated: \\p{Print} accepts printable ASCII, not the letter p alone (regression)", () => {
+  const model = {
+    metadata: { serviceId: 'test' },
+    operations: { Put: { input: 'PutInput', errors: [] } },
+    shapes: {
+      PutInput: { type: 'structure', members: { PolicyName: { shape: 'PolicyName' } } },
+      PolicyName: { type: 'string', pattern: '\\p{Print}+' },
+    },
+  } as unknown as ServiceModel;
+  validateInput(model, 'Put', { PolicyName: 'cpu50 target/tracking' });
+  assert.throws(() => validateInput(model, 'Put', { PolicyName: 'tab\there' }),
+    /Value 'tab\there' at 'PolicyName' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p\{Print\}\+/);
+});
+
 test('map values are checked under their key', () => {
   const input = clone(registerTaskDefinition);
   input.containerDefinitions[0]!.dockerLabels = { team: 5 as never };

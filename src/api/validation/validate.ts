@@ -221,13 +221,28 @@ function lengthCheck(shape: ShapeModel): LengthCheck {
 }
 
 /**
+ * Java's POSIX character classes (US-ASCII, as `java.util.regex` defines them), which JavaScript
+ * does not know: Application Auto Scaling's names are `\p{Print}+`.
+ */
+const JAVA_POSIX_CLASSES: Readonly<Record<string, string>> = {
+  Print: '\\x20-\\x7E', Graph: '\\x21-\\x7E', Alnum: '0-9A-Za-z', Alpha: 'A-Za-z', Digit: '0-9', Upper: 'A-Z', Lower: 'a-z',
+  Punct: '!-\\/:-@\\[-`{-~', Space: ' \\t\\n\\x0B\\f\\r', ASCII: '\\x00-\\x7F',
+};
+
+/**
  * AWS matches model patterns against the whole value. The models write them for Java, so `\p{L}`
- * needs the `u` flag; a pattern JavaScript cannot compile either way is not enforced.
+ * needs the `u` flag and `\p{Print}` a translation; a pattern JavaScript cannot compile either way
+ * is not enforced (without the `u` flag `\p{...}` would silently mean the letter p).
  */
 function compilePattern(pattern: string): RegExp | undefined {
+  const translated = pattern.replace(/\\p\{(\w+)\}/g, (whole, name: string) => {
+    const range = JAVA_POSIX_CLASSES[name];
+    return range === undefined ? whole : `[${range}]`;
+  });
   for (const flags of ['u', '']) {
+    if (flags === '' && translated.includes('\\p{')) return undefined;
     try {
-      return new RegExp(`^(?:${pattern})$`, flags);
+      return new RegExp(`^(?:${translated})$`, flags);
     } catch {
       continue;
     }
