@@ -336,7 +336,7 @@ class Round {
     for (let copy = 0; copy < count; copy++) {
       const i = this.choose(rng);
       if (i < 0) return { placements, failures: this.failures() };
-      placements.push(this.commit(i));
+      placements.push(this.commit(i, rng));
     }
     return { placements, failures: [] };
   }
@@ -404,8 +404,8 @@ class Round {
     }
   }
 
-  /** Takes one copy on instance `i` and hands out its dynamic host ports. */
-  private commit(i: number): Placement {
+  /** Takes one copy on instance `i` and hands out its dynamic host ports, from a random port of the range on. */
+  private commit(i: number, rng: () => number): Placement {
     const { demand } = this.request;
     if (this.placedHere[i] === 0) this.touched.push(i);
     this.placedHere[i] = this.placedHere[i]! + 1;
@@ -421,8 +421,9 @@ class Round {
       let given = this.givenPorts.get(i);
       if (!given) { given = { tcp: new Set(demand.tcpPorts), udp: new Set(demand.udpPorts) }; this.givenPorts.set(i, given); }
       const range = inst.dynamicPortRange ?? DEFAULT_DYNAMIC_PORT_RANGE;
-      pickPorts(range, inst.tcpPortsInUse, given.tcp, this.dynamicTcp, placement.tcpHostPorts);
-      pickPorts(range, inst.udpPortsInUse, given.udp, this.dynamicUdp, placement.udpHostPorts);
+      const start = range.first + Math.floor(rng() * (range.last - range.first + 1));
+      pickPorts(range, inst.tcpPortsInUse, given.tcp, this.dynamicTcp, placement.tcpHostPorts, start);
+      pickPorts(range, inst.udpPortsInUse, given.udp, this.dynamicUdp, placement.udpHostPorts, start);
     }
     return placement;
   }

@@ -4,7 +4,7 @@ import { InvalidParameterException } from '../model/index.js';
 import { seededRng } from '../testkit/seeded-rng.js';
 import { place, placeRandom, PlacementCluster } from './placement-cluster.js';
 import {
-  DISTINCT_INSTANCE_UNSATISFIED, MEMBER_OF_UNSATISFIED, refusal, take,
+  DISTINCT_INSTANCE_UNSATISFIED, MEMBER_OF_UNSATISFIED, pickPorts, refusal, take,
   type InstanceCapacity, type PlacementInstance, type PlacementRequest, type TaskDemand,
 } from './placement.js';
 
@@ -216,12 +216,23 @@ describe('failures', () => {
 describe('host ports', () => {
   const dynamic = (tcp: number, udp = 0): TaskDemand => ({ cpu: 0, memory: 1, tcpPorts: [], udpPorts: [], dynamicTcpPorts: tcp, dynamicUdpPorts: udp });
 
-  it('hostPort 0 gets the lowest free ports of the dynamic range (49153-65535 by default)', () => {
-    const r = place([instance('a', { tcpPortsInUse: new Set([22, 49153, 49155]) })], request({ demand: dynamic(2, 1) }), 2, seededRng(14));
-    assert.deepEqual(r.placements, [
-      { containerInstanceArn: 'a', tcpHostPorts: [49154, 49156], udpHostPorts: [49153] },
-      { containerInstanceArn: 'a', tcpHostPorts: [49157, 49158], udpHostPorts: [49154] },
-    ]);
+  it('hostPort 0 gets free ports of the dynamic range (49153-65535 by default), from a random one on', () => {
+    const r = place([instance('a', { tcpPortsInUse: new Set([22, 49153, 49155]) })], request({ demand: dynamic(2, 1) }), 40, seededRng(14));
+    assert.equal(r.placements.length, 40);
+    const tcp = r.placements.flatMap((p) => p.tcpHostPorts);
+    const udp = r.placements.flatMap((p) => p.udpHostPorts);
+    assert.equal(new Set(tcp).size, 80, 'no tcp port given twice');
+    assert.equal(new Set(udp).size, 40, 'no udp port given twice');
+    assert.ok([...tcp, ...udp].every((p) => p >= 49153 && p <= 65535));
+    assert.ok(!tcp.includes(49153) && !tcp.includes(49155), 'ports in use are skipped');
+    // Spread over the range, not packed at its start: a port held outside Wharf fails one start, not every retry.
+    assert.ok(Math.max(...tcp) - Math.min(...tcp) > 1000, `${Math.min(...tcp)}..${Math.max(...tcp)}`);
+  });
+
+  it('picks the free ports from the start port on, wrapping around the end of the range', () => {
+    const out: number[] = [];
+    pickPorts({ first: 100, last: 104 }, new Set([104, 100]), new Set([101]), 2, out, 103);
+    assert.deepEqual(out, [103, 102]);
   });
 
   it('an instance whose dynamic range is used up refuses with RESOURCE:PORTS; static ports in the range count', () => {
@@ -248,11 +259,12 @@ describe('host ports', () => {
 
   it('a commit re-checks the very dynamic ports it was given on the instance as it is now', () => {
     const [decided] = place([instance('a')], request({ demand: dynamic(1, 1) }), 1, seededRng(18)).placements;
-    assert.deepEqual(decided, { containerInstanceArn: 'a', tcpHostPorts: [49153], udpHostPorts: [49153] });
+    const [tcp] = decided!.tcpHostPorts;
+    const [udp] = decided!.udpHostPorts;
     assert.equal(refusal(capacity('a'), dynamic(1, 1), decided), undefined);
-    // Meanwhile another placement took 49153/tcp on that instance: this one must be placed again.
-    assert.equal(refusal(capacity('a', { tcpPortsInUse: new Set([49153]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
-    assert.equal(refusal(capacity('a', { udpPortsInUse: new Set([49153]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
+    // Meanwhile another placement took its tcp (or udp) port on that instance: this one must be placed again.
+    assert.equal(refusal(capacity('a', { tcpPortsInUse: new Set([tcp!]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
+    assert.equal(refusal(capacity('a', { udpPortsInUse: new Set([udp!]) }), dynamic(1, 1), decided), 'RESOURCE:PORTS');
   });
 });
 

@@ -151,9 +151,17 @@ export function freeInRange(inUse: ReadonlySet<number>, staticPorts: readonly nu
   return range.last - range.first + 1 - taken;
 }
 
-/** Appends to `out` the `count` lowest ports of `range` in neither `inUse` nor `given`, and adds them to `given`. */
-export function pickPorts(range: PortRange, inUse: ReadonlySet<number>, given: Set<number>, count: number, out: number[]): void {
-  for (let p = range.first; out.length < count && p <= range.last; p++) {
+/**
+ * Appends to `out` `count` ports of `range` in neither `inUse` nor `given`, and adds them to
+ * `given`: the first free ones from `start` on, wrapping around at the end of the range. Placement
+ * starts at a random port, so tasks spread over the range: a port that something outside Wharf
+ * holds on the host (another engine's container, a process) fails one start, and the replacement
+ * task gets other ports, where always taking the lowest free port would fail every retry.
+ */
+export function pickPorts(range: PortRange, inUse: ReadonlySet<number>, given: Set<number>, count: number, out: number[], start = range.first): void {
+  const size = range.last - range.first + 1;
+  for (let k = 0; out.length < count && k < size; k++) {
+    const p = range.first + ((start - range.first + k) % size);
     if (!inUse.has(p) && !given.has(p)) { given.add(p); out.push(p); }
   }
 }
