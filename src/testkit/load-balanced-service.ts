@@ -26,7 +26,7 @@ export interface LoadBalancedServiceOptions {
   /** Names the service, the task definition family, the load balancer and the target group. */
   name: string;
   desiredCount: number;
-  /** The target group's health check (ELB's defaults are 30 s, 5 s, 5, 2). */
+  /** The target group's health check (ELB's defaults are 30 s, 5 s, 5, 2; here 5 s, 2 s, 2, 2, ECS's suggested fast settings). */
   healthCheckIntervalSeconds?: number;
   healthCheckTimeoutSeconds?: number;
   healthyThresholdCount?: number;
@@ -57,16 +57,22 @@ export interface LoadBalancedService {
   remove(): Promise<void>;
 }
 
-/** A TCP port that was free a moment ago on all addresses (for a listener). */
-export function freeListenerPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+/**
+ * A TCP port for a listener that was free a moment ago on every address: drawn from 20000-32767,
+ * below both the kernel's ephemeral ports (32768 and up, where port 0 binds would land) and the
+ * tasks' dynamic host ports (49153 and up, which listeners may not use).
+ */
+export async function freeListenerPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, () => probe.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free listener port in 20000-32767');
 }
 
 async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -98,10 +104,10 @@ export async function createLoadBalancedService(o: LoadBalancedServiceOptions): 
   };
 
   const targetGroup = (await elb.send(new CreateTargetGroupCommand({
-    Name: name, Protocol: 'HTTP', Port: CONTAINER_PORT, TargetType: 'instance', VpcId: 'vpc-wharf',
+    Name: name, Protocol: 'HTTP', Port: CONTAINER_PORT, TargetType: 'instance',
     HealthCheckPath: '/index.html',
-    HealthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? 2,
-    HealthCheckTimeoutSeconds: o.healthCheckTimeoutSeconds ?? 1,
+    HealthCheckIntervalSeconds: o.healthCheckIntervalSeconds ?? 5,
+    HealthCheckTimeoutSeconds: o.healthCheckTimeoutSeconds ?? 2,
     HealthyThresholdCount: o.healthyThresholdCount ?? 2,
     UnhealthyThresholdCount: o.unhealthyThresholdCount ?? 2,
   }))).TargetGroups![0]!;

@@ -13,7 +13,8 @@ import { ensureTestImage } from '../../src/testkit/test-image.js';
 import { startWharf, type WharfProcesses } from '../../src/testkit/wharf-processes.js';
 import { waitForConnectedInstances } from './helpers.js';
 
-const HEALTH_CHECK_INTERVAL_SECONDS = 2;
+/** ELB's shortest interval; the target group's checks run this often. */
+const HEALTH_CHECK_INTERVAL_SECONDS = 5;
 
 describe('services behind a load balancer', () => {
   let w: WharfProcesses;
