@@ -61,8 +61,9 @@ it('runs the quickstart with the AWS CLI', async () => {
   assert.equal(binding.containerPort, 8080);
   assert.ok(binding.hostPort > 0);
   const body = await waitFor('the port to answer', async () => {
-    const res = await fetch(`http://127.0.0.1:${binding.hostPort}/index.html`).catch(() => undefined);
-    return res?.ok ? res.text() : undefined;
+    // Each probe is bounded: a connection the proxy accepts but never answers must not hang the test.
+    const res = await fetch(`http://127.0.0.1:${binding.hostPort}/index.html`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    return res?.ok ? res.text().catch(() => undefined) : undefined;
   });
   assert.equal(body.trim(), 'hello from wharf');
 

@@ -113,7 +113,7 @@ describe('tasks on Docker through the SDK', () => {
     }], { networkMode: 'host' });
     const t = await waitForTask(ecs, w.cluster, arn, (x) => x.lastStatus === 'RUNNING');
     assert.equal(t.containers?.[0]?.networkBindings?.[0]?.hostPort, 18457);
-    const body = await waitFor('host port', async () => (await fetch('http://127.0.0.1:18457/index.html').catch(() => undefined))?.text());
+    const body = await waitFor('host port', async () => (await fetch('http://127.0.0.1:18457/index.html', { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.text().catch(() => undefined));
     assert.equal(body.trim(), 'host');
     await ecs.send(new StopTaskCommand({ cluster: w.cluster, task: arn }));
     await waitForTask(ecs, w.cluster, arn, (x) => x.lastStatus === 'STOPPED');
