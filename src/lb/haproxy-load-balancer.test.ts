@@ -360,8 +360,8 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
-  it('refuses a configuration HAProxy cannot load and keeps serving the previous one', async () => {
-    const [a] = backends as [Backend];
+  it('reports a configuration HAProxy cannot load, keeps serving the previous one, and still applies target changes', async () => {
+    const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
     const busy = createNetServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -372,10 +372,19 @@ describe('HaproxyLoadBalancer', () => {
       const lb = newDataPlane('busy-reload');
       await lb.start(forwardConfig(port, [group('arn:tg/x', [a])]));
       await allHealthy(lb, 'arn:tg/x', 1);
-      const twoListeners = forwardConfig(port, [group('arn:tg/x', [a])]);
+      const twoListeners = forwardConfig(port, [group('arn:tg/x', [b])]);
       twoListeners.listeners.push({ ...twoListeners.listeners[0]!, port: busyPort });
-      await assert.rejects(lb.apply(twoListeners), /HAProxy refused the new configuration|did not reload/);
-      assert.match((await get(port, '/')).body, /^a /);
+      const result = await lb.apply(twoListeners);
+      assert.equal(result.reloaded, false);
+      assert.match(result.refused ?? '', /HAProxy refused the new configuration|did not reload/);
+      // a made way for b although the listener could not be added.
+      await allHealthy(lb, 'arn:tg/x', 1);
+      assert.match((await get(port, '/')).body, /^b /);
+      // Asked again at once, it does not try again (nor reload): the same reason comes back.
+      const again = await lb.apply(twoListeners);
+      assert.deepEqual([again.reloaded, again.refused], [false, result.refused]);
+      // Back to what HAProxy runs: accepted without a reload.
+      assert.deepEqual(await lb.apply(forwardConfig(port, [group('arn:tg/x', [b])])), { reloaded: false, targetErrors: [] });
       await lb.close();
     } finally {
       busy.close();
