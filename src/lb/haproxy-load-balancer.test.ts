@@ -300,6 +300,24 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('serves a network load balancer in mode tcp with TCP health checks', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('network');
+    const tg = group('arn:tg/tcp', [a, b]);
+    tg.healthCheck = { ...tg.healthCheck, protocol: 'TCP' };
+    await lb.start({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/tcp', weight: 1 }] } }],
+      targetGroups: [tg],
+    });
+    await allHealthy(lb, 'arn:tg/tcp', 2);
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
   it('keeps a client on its target with the AWSALB cookie when stickiness is on', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
