@@ -192,8 +192,10 @@ describe('HaproxyLoadBalancer', () => {
     const tg = group('arn:tg/h', [a, b]);
     tg.targets.push({ targetId: 'closed', address: '127.0.0.1', port: closedPort, draining: false });
     await lb.start(forwardConfig(port, [tg]));
+    const healthy = (backend: Backend) => until(`${backend.name} healthy`, async () => ((await healthOf(lb, 'arn:tg/h'))[`${backend.name}:${backend.port}`]?.State === 'healthy' ? true : undefined));
     try {
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
+      await healthy(a);
+      await healthy(b);
       const health = await until('the closed port unhealthy', async () => {
         const h = await healthOf(lb, 'arn:tg/h');
         return h['closed']?.State === 'unhealthy' ? h : undefined;
@@ -207,8 +209,7 @@ describe('HaproxyLoadBalancer', () => {
       assert.deepEqual(mismatch, { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' });
       for (let i = 0; i < 4; i++) assert.match((await get(port, '/')).body, /^a /);
       b.healthStatus = 200;
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
-      await until('b healthy again', async () => ((await healthOf(lb, 'arn:tg/h'))[`b:${b.port}`]?.State === 'healthy' ? true : undefined));
+      await healthy(b);
     } finally {
       b.healthStatus = 200;
       await lb.close();
