@@ -301,6 +301,27 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('splits a weighted forward between its target groups', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('weighted');
+    await lb.start({
+      type: 'application', idleTimeoutSeconds: 60,
+      listeners: [{ port, protocol: 'HTTP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/wa', weight: 1 }, { targetGroupId: 'arn:tg/wb', weight: 1 }, { targetGroupId: 'arn:tg/none', weight: 0 }] } }],
+      targetGroups: [group('arn:tg/wa', [a]), group('arn:tg/wb', [b]), group('arn:tg/none', [])],
+    });
+    await allHealthy(lb, 'arn:tg/wa', 1);
+    await allHealthy(lb, 'arn:tg/wb', 1);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      const name = (await get(port, '/')).body.split(' ')[0]!;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    // Each request picks at random; 40 requests all landing on one side of an even split has odds of 2^-39.
+    assert.deepEqual([...counts.keys()].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
   it('serves a network load balancer in mode tcp with TCP health checks', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
