@@ -192,8 +192,10 @@ describe('HaproxyLoadBalancer', () => {
     const tg = group('arn:tg/h', [a, b]);
     tg.targets.push({ targetId: 'closed', address: '127.0.0.1', port: closedPort, draining: false });
     await lb.start(forwardConfig(port, [tg]));
+    const healthy = (backend: Backend) => until(`${backend.name} healthy`, async () => ((await healthOf(lb, 'arn:tg/h'))[`${backend.name}:${backend.port}`]?.State === 'healthy' ? true : undefined));
     try {
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
+      await healthy(a);
+      await healthy(b);
       const health = await until('the closed port unhealthy', async () => {
         const h = await healthOf(lb, 'arn:tg/h');
         return h['closed']?.State === 'unhealthy' ? h : undefined;
@@ -207,8 +209,7 @@ describe('HaproxyLoadBalancer', () => {
       assert.deepEqual(mismatch, { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' });
       for (let i = 0; i < 4; i++) assert.match((await get(port, '/')).body, /^a /);
       b.healthStatus = 200;
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
-      await until('b healthy again', async () => ((await healthOf(lb, 'arn:tg/h'))[`b:${b.port}`]?.State === 'healthy' ? true : undefined));
+      await healthy(b);
     } finally {
       b.healthStatus = 200;
       await lb.close();
@@ -300,6 +301,45 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('splits a weighted forward between its target groups', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('weighted');
+    await lb.start({
+      type: 'application', idleTimeoutSeconds: 60,
+      listeners: [{ port, protocol: 'HTTP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/wa', weight: 1 }, { targetGroupId: 'arn:tg/wb', weight: 1 }, { targetGroupId: 'arn:tg/none', weight: 0 }] } }],
+      targetGroups: [group('arn:tg/wa', [a]), group('arn:tg/wb', [b]), group('arn:tg/none', [])],
+    });
+    await allHealthy(lb, 'arn:tg/wa', 1);
+    await allHealthy(lb, 'arn:tg/wb', 1);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      const name = (await get(port, '/')).body.split(' ')[0]!;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    // Each request picks at random; 40 requests all landing on one side of an even split has odds of 2^-39.
+    assert.deepEqual([...counts.keys()].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
+  it('serves a network load balancer in mode tcp with TCP health checks', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('network');
+    const tg = group('arn:tg/tcp', [a, b]);
+    tg.healthCheck = { ...tg.healthCheck, protocol: 'TCP' };
+    await lb.start({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/tcp', weight: 1 }] } }],
+      targetGroups: [tg],
+    });
+    await allHealthy(lb, 'arn:tg/tcp', 2);
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
   it('keeps a client on its target with the AWSALB cookie when stickiness is on', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
@@ -360,8 +400,8 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
-  it('refuses a configuration HAProxy cannot load and keeps serving the previous one', async () => {
-    const [a] = backends as [Backend];
+  it('reports a configuration HAProxy cannot load, keeps serving the previous one, and still applies target changes', async () => {
+    const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
     const busy = createNetServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -372,10 +412,19 @@ describe('HaproxyLoadBalancer', () => {
       const lb = newDataPlane('busy-reload');
       await lb.start(forwardConfig(port, [group('arn:tg/x', [a])]));
       await allHealthy(lb, 'arn:tg/x', 1);
-      const twoListeners = forwardConfig(port, [group('arn:tg/x', [a])]);
+      const twoListeners = forwardConfig(port, [group('arn:tg/x', [b])]);
       twoListeners.listeners.push({ ...twoListeners.listeners[0]!, port: busyPort });
-      await assert.rejects(lb.apply(twoListeners), /HAProxy refused the new configuration|did not reload/);
-      assert.match((await get(port, '/')).body, /^a /);
+      const result = await lb.apply(twoListeners);
+      assert.equal(result.reloaded, false);
+      assert.match(result.refused ?? '', /HAProxy refused the new configuration|did not reload/);
+      // a made way for b although the listener could not be added.
+      await allHealthy(lb, 'arn:tg/x', 1);
+      assert.match((await get(port, '/')).body, /^b /);
+      // Asked again at once, it does not try again (nor reload): the same reason comes back.
+      const again = await lb.apply(twoListeners);
+      assert.deepEqual([again.reloaded, again.refused], [false, result.refused]);
+      // Back to what HAProxy runs: accepted without a reload.
+      assert.deepEqual(await lb.apply(forwardConfig(port, [group('arn:tg/x', [b])])), { reloaded: false, targetErrors: [] });
       await lb.close();
     } finally {
       busy.close();

@@ -45,6 +45,11 @@ export class DataPlaneError extends Error {
 export interface ApplyResult {
   /** Whether HAProxy was reloaded (listeners, rules or group settings changed). */
   reloaded: boolean;
+  /**
+   * Why HAProxy refused the configuration's listeners, rules or group settings (HAProxy's words):
+   * it keeps serving the ones it had, with the new targets of the groups it has.
+   */
+  refused?: string;
   /** Targets HAProxy refused, with its answer: they stay out of the data plane until the next apply. */
   targetErrors: { targetGroupId: string; targetId: string; error: string }[];
 }
@@ -61,10 +66,14 @@ export class HaproxyLoadBalancer {
   #status: Status = 'new';
   #child: ChildProcess | undefined;
   #stderrTail: string[] = [];
-  /** The configuration last applied (what a restart after a crash comes back to). */
+  /** The configuration last applied: its targets are what HAProxy serves. */
   #desired: LoadBalancerConfig | undefined;
-  /** The rendered text HAProxy runs now (targets left out of it are runtime servers). */
+  /** The configuration HAProxy loaded last (differs from #desired while HAProxy refuses that one); a restart after a crash comes back to it. */
+  #loaded: LoadBalancerConfig | undefined;
+  /** The text of #loaded with the slots as they are now: a desired text that differs takes a reload. */
   #runningText = '';
+  /** The listeners, rules and group settings HAProxy last refused, why, and when: the same ones are tried again only after RELOAD_RETRY_MS. */
+  #refused: { structure: string; reason: string; atMs: number } | undefined;
   #running: RunningTargets = new Map();
   /** `<group id> <target id>` → the health last reported, so a judged target keeps its state across reloads. */
   readonly #health = new Map<string, TargetHealth>();
@@ -98,10 +107,15 @@ export class HaproxyLoadBalancer {
     if (this.#status !== 'new') return Promise.reject(new DataPlaneError(`cannot start a data plane that is ${this.#status}`));
     this.#status = 'running';
     return this.#serialized(async () => {
-      mkdirSync(this.#files.bodyDir, { recursive: true });
-      await this.#stopOrphan();
+      try {
+        mkdirSync(this.#files.bodyDir, { recursive: true });
+        await this.#stopOrphan();
+        await this.#launch(config);
+      } catch (err) {
+        this.#status = 'closed';
+        throw err;
+      }
       this.#desired = config;
-      await this.#launch(config);
       const targetErrors = await this.#applyTargets(config);
       this.#runningText = this.#render(config, this.#running).text;
       return { reloaded: false, targetErrors };
@@ -110,25 +124,40 @@ export class HaproxyLoadBalancer {
 
   /**
    * Makes HAProxy serve `config`: a seamless reload when anything but targets changed, then the
-   * target changes over the runtime API. On a refused configuration HAProxy keeps serving the
-   * previous one and this rejects with HAProxy's reason.
+   * target changes over the runtime API. When HAProxy refuses the new listeners, rules or group
+   * settings (a port in use, say), it keeps serving its previous ones, target changes still go
+   * through, and the result says why; the same configuration is tried again after RELOAD_RETRY_MS.
    */
   apply(config: LoadBalancerConfig): Promise<ApplyResult> {
     return this.#serialized(async () => {
       this.#assertRunning();
-      if (!this.#child) {
-        // Crashed and not yet restarted: the restart will bring this configuration up.
-        this.#desired = config;
-        return { reloaded: false, targetErrors: [] };
-      }
-      const text = this.#render(config, this.#slotsFor(config)).text;
-      const reloaded = text !== this.#runningText;
-      if (reloaded) await this.#reload(config);
       this.#desired = config;
+      // Crashed and not yet restarted: the restart brings these targets up.
+      if (!this.#child) return { reloaded: false, targetErrors: [] };
+      const text = this.#render(config, this.#slotsFor(config)).text;
+      let reloaded = false;
+      let refused: string | undefined;
+      if (text !== this.#runningText) {
+        // Targets move between applies; what HAProxy refused is the rest.
+        const structure = JSON.stringify({ ...config, targetGroups: config.targetGroups.map((g) => ({ ...g, targets: [] })) });
+        if (this.#refused?.structure === structure && Date.now() - this.#refused.atMs < timeouts.RELOAD_RETRY_MS) {
+          refused = this.#refused.reason;
+        } else {
+          try {
+            await this.#reload(config);
+            reloaded = true;
+            this.#refused = undefined;
+          } catch (err) {
+            if (!(err instanceof DataPlaneError)) throw err;
+            refused = err.message;
+            this.#refused = { structure, reason: refused, atMs: Date.now() };
+          }
+        }
+      }
       const targetErrors = await this.#applyTargets(config);
       // What HAProxy runs now: a reload is needed next time only if something but targets changes.
-      this.#runningText = this.#render(config, this.#running).text;
-      return { reloaded, targetErrors };
+      this.#runningText = this.#render(this.#loaded!, this.#running).text;
+      return { reloaded, targetErrors, ...(refused !== undefined ? { refused } : {}) };
     });
   }
 
@@ -282,6 +311,7 @@ export class HaproxyLoadBalancer {
     // Only a process that served is restarted when it exits; one that never came up is an error.
     child.once('exit', (code, signal) => this.#onExit(child, code, signal));
     this.#running = slots;
+    this.#loaded = config;
     this.#runningText = rendered.text;
     this.#options.log({ msg: 'HAProxy started', pid: child.pid, dir: this.#options.dir });
   }
@@ -307,10 +337,10 @@ export class HaproxyLoadBalancer {
     const backoffMs = Math.min(timeouts.RESTART_MAX_MS, timeouts.RESTART_BACKOFF_MS * 2 ** (this.#crashesInARow - 1));
     this.#restartTimer = setTimeout(() => {
       void this.#serialized(async () => {
-        if (this.#status !== 'running' || this.#child || !this.#desired) return;
-        await this.#launch(this.#desired);
+        if (this.#status !== 'running' || this.#child || !this.#loaded || !this.#desired) return;
+        await this.#launch(this.#loaded);
         await this.#applyTargets(this.#desired);
-        this.#runningText = this.#render(this.#desired, this.#running).text;
+        this.#runningText = this.#render(this.#loaded, this.#running).text;
         this.#crashesInARow = 0;
       }).catch((err: unknown) => {
         this.#options.log({ msg: 'HAProxy restart failed', error: String(err), dir: this.#options.dir });
@@ -342,6 +372,7 @@ export class HaproxyLoadBalancer {
     writeFileSync(this.#files.serverStateFile, state);
     const before = await this.#processes();
     const previousText = this.#runningText;
+    this.#stderrTail = [];
     renameSync(candidate, this.#files.config);
     // The master answers nothing to `reload` (HAProxy 2.6): completion is read from `show proc`.
     await sendCommand(this.#files.masterSocket, 'reload', timeouts.COMMAND_TIMEOUT_MS).catch(() => '');
@@ -360,6 +391,7 @@ export class HaproxyLoadBalancer {
       }
     }
     this.#runningText = rendered.text;
+    this.#loaded = config;
     // Target groups that went away took their servers with them; new ones start empty.
     this.#running = slots;
     this.#options.log({ msg: 'HAProxy reloaded', dir: this.#options.dir });

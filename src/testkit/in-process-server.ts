@@ -27,10 +27,14 @@ export async function startInProcessServer(
   options: {
     nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number;
     autoscalingPeriodMs?: number; autoscalingSettleMs?: number; metricSource?: MetricSource;
+    /** Run the load balancers' data plane (HAProxy files in a temp dir, listeners on 127.0.0.1). */
+    loadBalancers?: boolean;
   } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
   const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
+  // Inside the registry's temp dir, so it goes with it; kept short for HAProxy's socket paths.
+  const loadBalancers = options.loadBalancers ? { dir: join(registryDir, 'lb'), bindAddress: '127.0.0.1' } : undefined;
   const server = new WharfServer({
     registryDir,
     store,
@@ -41,6 +45,7 @@ export async function startInProcessServer(
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
     log: () => undefined,
+    ...(loadBalancers ? { loadBalancers } : {}),
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
     ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
     ...(options.instanceLossGraceMs !== undefined ? { instanceLossGraceMs: options.instanceLossGraceMs } : {}),
