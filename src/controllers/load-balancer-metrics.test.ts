@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerTraffic, TrafficCounters } from '../lb/index.js';
-import { roundData, tallyTraffic, trafficBetween, type TrafficRound } from './load-balancer-metrics.js';
+import { trackingQuery } from './autoscaling-controller.js';
+import { roundData, tallyTraffic, targetCounts, trafficBetween, type TrafficRound } from './load-balancer-metrics.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/943f017f100becff';
 const LB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188';
@@ -76,4 +77,24 @@ describe('roundData', () => {
     assert.equal(value(data, 'RequestCountPerTarget', { TargetGroup: 'targetgroup/web/943f017f100becff' }), 0);
     assert.equal(data.some((d) => d.metricName.startsWith('HTTPCode')), false);
   });
+});
+
+it('counts healthy and registered targets per group, leaving deregistered ones out', () => {
+  const counts = targetCounts([
+    { TargetGroupArn: 'a', state: 'healthy' }, { TargetGroupArn: 'a', state: 'unhealthy' },
+    { TargetGroupArn: 'a', state: 'draining', deregisteredAt: 10 }, { TargetGroupArn: 'b', state: 'initial' },
+  ]);
+  assert.deepEqual(Object.fromEntries(counts), { a: { healthyTargetCount: 1, registeredTargetCount: 2 }, b: { healthyTargetCount: 0, registeredTargetCount: 1 } });
+});
+
+it('publishes RequestCountPerTarget under exactly the series target tracking\'s ALBRequestCountPerTarget reads', () => {
+  const label = 'app/front/50dc6c495c0c9188/targetgroup/web/943f017f100becff';
+  const query = trackingQuery({
+    PolicyARN: 'arn', PolicyName: 'p', PolicyType: 'TargetTrackingScaling', ServiceNamespace: 'ecs', ResourceId: 'service/prod/web',
+    ScalableDimension: 'ecs:service:DesiredCount', CreationTime: 0,
+    TargetTrackingScalingPolicyConfiguration: { TargetValue: 100, PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: label } },
+  }, 'service/prod/web')!;
+  const data = roundData({ startMs: 0, groups: new Map() }, [{ loadBalancerArn: LB, targetGroupArn: TG, healthyTargetCount: 1, registeredTargetCount: 1 }]);
+  const wanted = Object.fromEntries(query.Dimensions.map((d) => [d.Name, d.Value]));
+  assert.ok(data.some((d) => d.namespace === query.Namespace && d.metricName === query.MetricName && JSON.stringify(d.dimensions) === JSON.stringify(wanted)));
 });

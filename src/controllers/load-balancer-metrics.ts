@@ -116,6 +116,19 @@ export function roundData(round: TrafficRound, groups: PublishedGroup[]): Metric
   });
 }
 
+/** Each target group's healthy and registered targets (those not deregistered), by target group ARN. */
+export function targetCounts(targets: { TargetGroupArn: string; deregisteredAt?: number; state: string }[]): Map<string, Pick<PublishedGroup, 'healthyTargetCount' | 'registeredTargetCount'>> {
+  const counts = new Map<string, Pick<PublishedGroup, 'healthyTargetCount' | 'registeredTargetCount'>>();
+  for (const target of targets) {
+    if (target.deregisteredAt !== undefined) continue;
+    const count = counts.get(target.TargetGroupArn) ?? { healthyTargetCount: 0, registeredTargetCount: 0 };
+    count.registeredTargetCount += 1;
+    if (target.state === 'healthy') count.healthyTargetCount += 1;
+    counts.set(target.TargetGroupArn, count);
+  }
+  return counts;
+}
+
 /** The part of an ELB ARN after `marker`: CloudWatch's dimension values (`app/<name>/<id>`, `<name>/<id>`). */
 function arnSuffix(arn: string, marker: string): string {
   const at = arn.indexOf(marker);

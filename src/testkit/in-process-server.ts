@@ -27,10 +27,18 @@ export async function startInProcessServer(
   options: {
     nowMs?: () => number; taskReadyDelayMs?: number; instanceLossGraceMs?: number; heartbeatIntervalMs?: number;
     autoscalingPeriodMs?: number; autoscalingSettleMs?: number; metricSource?: MetricSource;
+    /** Serve load balancers (HAProxy, one thread, listeners on loopback) from a temporary directory. */
+    loadBalancing?: boolean; ecsMetricsRoundMs?: number;
   } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
   const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
+  // Short: HAProxy's socket paths under it are limited to 107 bytes.
+  const lbDir = options.loadBalancing ? mkdtempSync(join(tmpdir(), 'wlb-')) : undefined;
+  const removeDirs = () => {
+    rmSync(registryDir, { recursive: true, force: true });
+    if (lbDir) rmSync(lbDir, { recursive: true, force: true });
+  };
   const server = new WharfServer({
     registryDir,
     store,
@@ -47,10 +55,12 @@ export async function startInProcessServer(
     ...(options.autoscalingPeriodMs !== undefined ? { autoscalingPeriodMs: options.autoscalingPeriodMs } : {}),
     ...(options.autoscalingSettleMs !== undefined ? { autoscalingSettleMs: options.autoscalingSettleMs } : {}),
     ...(options.metricSource ? { metricSource: options.metricSource } : {}),
+    ...(lbDir ? { loadBalancers: { dir: lbDir, bindAddress: '127.0.0.1', threads: 1 } } : {}),
+    ...(options.ecsMetricsRoundMs !== undefined ? { ecsMetricsRoundMs: options.ecsMetricsRoundMs } : {}),
   });
   const url = await server.start().catch(async (err: unknown) => {
     await store.close();
-    rmSync(registryDir, { recursive: true, force: true });
+    removeDirs();
     throw err;
   });
   const ecs = new ECSClient({ endpoint: url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
@@ -60,7 +70,7 @@ export async function startInProcessServer(
       ecs.destroy();
       await server.close();
       await store.close();
-      rmSync(registryDir, { recursive: true, force: true });
+      removeDirs();
     },
   };
 }
