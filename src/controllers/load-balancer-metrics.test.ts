@@ -10,7 +10,7 @@ const LB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app
 const server = (requests: number, ok: number, notFound: number, responseTimeMs: number): ServerTraffic =>
   ({ requests, http: { '2XX': ok, '3XX': 0, '4XX': notFound, '5XX': 0 }, responseTimeMs });
 const reading = (generation: number, servers: Record<string, ServerTraffic>): TrafficCounters =>
-  ({ generation, groups: new Map([[TG, new Map(Object.entries(servers))]]) });
+  ({ generation, groups: new Map([[TG, new Map(Object.entries(servers))]]), retired: [] });
 
 describe('trafficBetween', () => {
   it('counts the difference per server, summed per group, with response times weighted by responses', () => {
@@ -27,6 +27,17 @@ describe('trafficBetween', () => {
     const before = reading(1, { slot0: server(10, 10, 0, 5) });
     assert.equal(trafficBetween(before, reading(2, { slot0: server(15, 15, 0, 5) })).get(TG)?.requests, 15);
     assert.equal(trafficBetween(before, reading(2, { slot0: server(3, 3, 0, 5) })).get(TG)?.requests, 3);
+  });
+
+  it('adds what replaced workers counted up to their final readings, each from the earlier reading of the same worker', () => {
+    const before = reading(1, { slot0: server(10, 10, 0, 5) });
+    const final1 = reading(1, { slot0: server(14, 14, 0, 5) });
+    const final2 = reading(2, { slot0: server(6, 6, 0, 5) });
+    const now = { ...reading(3, { slot0: server(2, 2, 0, 5) }), retired: [reading(0, { slot0: server(99, 99, 0, 5) }), final1, final2] };
+    // 4 more in worker 1, 6 in worker 2, 2 in worker 3; worker 0's were read before.
+    assert.equal(trafficBetween(before, now).get(TG)?.requests, 12);
+    // Read again: nothing new, the retired readings are older than the last one.
+    assert.equal(trafficBetween(now, now).get(TG)?.requests, 0);
   });
 
   it('counts from zero a server whose counter went down, and a first reading from the worker\'s start', () => {

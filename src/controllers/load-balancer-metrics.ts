@@ -8,7 +8,7 @@
  * first reading after the round's end ──► the round is closed ──► targetGroupData per target group
  * ```
  */
-import type { HttpCodeCounts, ServerTraffic, TrafficCounters } from '../lb/index.js';
+import type { HttpCodeCounts, ServerTraffic, TrafficCounters, WorkerCounters } from '../lb/index.js';
 import { targetGroupData, type MetricDatum } from '../metrics/index.js';
 
 /** One target group's traffic over an interval. */
@@ -28,21 +28,26 @@ const CODES = ['2XX', '3XX', '4XX', '5XX'] as const;
 const noTraffic = (): GroupTraffic => ({ requests: 0, http: { '2XX': 0, '3XX': 0, '4XX': 0, '5XX': 0 } });
 
 /**
- * Each target group's traffic between two readings of one data plane. A server counts from zero
- * when there is no earlier reading of it from the same HAProxy worker (the data plane started,
- * restarted or reloaded in between, or this is the first reading), or when a counter of it went
- * down: whatever it counted since is the new worker's.
+ * Each target group's traffic between two readings of one data plane: from `previous` through the
+ * final readings of the workers reloads replaced since (those of its worker and later ones) to
+ * `current`. A server counts from zero when there is no earlier reading of it from the same
+ * HAProxy worker (the data plane started, restarted or reloaded in between, or this is the first
+ * reading), or when a counter of it went down: whatever it counted since is the new worker's.
  */
 export function trafficBetween(previous: TrafficCounters | undefined, current: TrafficCounters): Map<string, GroupTraffic> {
-  const sameWorker = previous?.generation === current.generation;
+  const readings: WorkerCounters[] = [...current.retired.filter((r) => previous === undefined || r.generation >= previous.generation), current];
   const out = new Map<string, GroupTraffic>();
-  for (const [group, servers] of current.groups) {
-    let traffic = noTraffic();
-    for (const [server, now] of servers) {
-      const before = sameWorker ? previous.groups.get(group)?.get(server) : undefined;
-      traffic = addTraffic(traffic, serverDelta(before, now));
+  let last: WorkerCounters | undefined = previous;
+  for (const reading of readings) {
+    const sameWorker = last?.generation === reading.generation;
+    for (const [group, servers] of reading.groups) {
+      // Only groups the current worker serves are published; a group a reload removed is gone.
+      if (!current.groups.has(group)) continue;
+      let traffic = out.get(group) ?? noTraffic();
+      for (const [server, now] of servers) traffic = addTraffic(traffic, serverDelta(sameWorker ? last?.groups.get(group)?.get(server) : undefined, now));
+      out.set(group, traffic);
     }
-    out.set(group, traffic);
+    last = reading;
   }
   return out;
 }

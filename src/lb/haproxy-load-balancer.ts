@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
 import { backendName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
 import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
-import { parseServerStats, type ServerTraffic } from './show-stat.js';
+import { parseServerStats, type ServerStat, type ServerTraffic } from './show-stat.js';
 import { ADDRESS_UNUSABLE, DRAINING, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
 import * as timeouts from './timeouts.js';
 
@@ -50,8 +50,8 @@ export interface ApplyResult {
   targetErrors: { targetGroupId: string; targetId: string; error: string }[];
 }
 
-/** The traffic counters of a data plane's target groups, each group's by server slot. */
-export interface TrafficCounters {
+/** What one HAProxy worker counted, for each target group by server slot. */
+export interface WorkerCounters {
   /**
    * Which HAProxy worker counted: it changes with every start, restart and reload, where every
    * counter starts again from zero.
@@ -60,6 +60,18 @@ export interface TrafficCounters {
   /** Target group id → server slot → that slot's counters (a slot keeps counting across the targets it holds). */
   groups: Map<string, Map<string, ServerTraffic>>;
 }
+
+/** The traffic counters of a data plane: the current worker's, and the last ones of the workers reloads replaced. */
+export interface TrafficCounters extends WorkerCounters {
+  /**
+   * The counters each of the last few workers replaced by a reload had just before it (oldest
+   * first), so what they counted since an earlier reading is not lost. A worker that crashed has none.
+   */
+  retired: WorkerCounters[];
+}
+
+/** Final readings of replaced workers kept: more reloads than this between two readings lose the oldest's counts. */
+const RETIRED_READINGS_KEPT = 16;
 
 /** What one read of HAProxy's `show stat` tells. */
 export interface Observation {
@@ -94,6 +106,8 @@ export class HaproxyLoadBalancer {
   starts = 0;
   /** Bumped for every new worker (start, restart, reload): its counters start from zero. */
   #generation = 0;
+  /** The last counters of workers replaced by reloads, newest last. */
+  #retired: WorkerCounters[] = [];
 
   constructor(options: HaproxyLoadBalancerOptions) {
     this.#options = options;
@@ -168,7 +182,7 @@ export class HaproxyLoadBalancer {
       const stats = this.#child ? parseServerStats(await sendCommand(this.#files.runtimeSocket, 'show stat -1 4 -1', timeouts.COMMAND_TIMEOUT_MS)) : [];
       const byName = new Map(stats.map((s) => [`${s.backend}/${s.server}`, s]));
       const health = new Map<string, Map<string, TargetHealth>>();
-      const traffic: TrafficCounters = { generation: this.#generation, groups: new Map() };
+      const traffic: TrafficCounters = { generation: this.#generation, groups: new Map(), retired: [...this.#retired] };
       for (const group of this.#desired?.targetGroups ?? []) {
         const backend = backendName(group.targetGroupId);
         const healths = new Map<string, TargetHealth>();
@@ -191,13 +205,19 @@ export class HaproxyLoadBalancer {
           healths.set(target.targetId, state);
         }
         health.set(group.targetGroupId, healths);
-        traffic.groups.set(group.targetGroupId, new Map(slots.flatMap((_, i) => {
-          const stat = byName.get(`${backend}/${slotName(i)}`);
-          return stat ? [[slotName(i), stat.traffic] as const] : [];
-        })));
+        traffic.groups.set(group.targetGroupId, this.#slotTraffic(group.targetGroupId, byName));
       }
       return { health, traffic };
     });
+  }
+
+  /** One group's counters by slot, from `show stat` rows by `<backend>/<server>`. */
+  #slotTraffic(targetGroupId: string, byName: Map<string, ServerStat>): Map<string, ServerTraffic> {
+    const backend = backendName(targetGroupId);
+    return new Map((this.#running.get(targetGroupId) ?? []).flatMap((_, i) => {
+      const stat = byName.get(`${backend}/${slotName(i)}`);
+      return stat ? [[slotName(i), stat.traffic] as const] : [];
+    }));
   }
 
   /** Soft-stops HAProxy: it stops listening and finishes open requests (killed after CLOSE_GRACE_MS). */
@@ -372,6 +392,11 @@ export class HaproxyLoadBalancer {
     await this.#validate(candidate);
     const state = await sendCommand(this.#files.runtimeSocket, 'show servers state', timeouts.COMMAND_TIMEOUT_MS);
     writeFileSync(this.#files.serverStateFile, state);
+    // The worker's counters go with it: what it counted since the last reading is read now (only
+    // what it finishes after this is not counted).
+    const finalStats = parseServerStats(await sendCommand(this.#files.runtimeSocket, 'show stat -1 4 -1', timeouts.COMMAND_TIMEOUT_MS));
+    const byName = new Map(finalStats.map((s) => [`${s.backend}/${s.server}`, s]));
+    const final: WorkerCounters = { generation: this.#generation, groups: new Map([...this.#running.keys()].map((id) => [id, this.#slotTraffic(id, byName)])) };
     const before = await this.#processes();
     const previousText = this.#runningText;
     renameSync(candidate, this.#files.config);
@@ -394,6 +419,7 @@ export class HaproxyLoadBalancer {
     this.#runningText = rendered.text;
     // Target groups that went away took their servers with them; new ones start empty.
     this.#running = slots;
+    this.#retired = [...this.#retired, final].slice(-RETIRED_READINGS_KEPT);
     this.#generation += 1;
     this.#options.log({ msg: 'HAProxy reloaded', dir: this.#options.dir });
   }

@@ -1,6 +1,6 @@
 export type { ActionConfig, ConditionConfig, HealthCheckConfig, ListenerConfig, LoadBalancerConfig, RuleConfig, TargetConfig, TargetGroupConfig } from './config.js';
 export { HaproxyLoadBalancer, DataPlaneError } from './haproxy-load-balancer.js';
-export type { ApplyResult, HaproxyLoadBalancerOptions, Observation, TrafficCounters } from './haproxy-load-balancer.js';
+export type { ApplyResult, HaproxyLoadBalancerOptions, Observation, TrafficCounters, WorkerCounters } from './haproxy-load-balancer.js';
 export type { HttpCodeCounts, ServerTraffic } from './show-stat.js';
 export { renderHaproxyConfig, isUsableAddress } from './haproxy-config.js';
 export type { HaproxyFiles, RenderOptions, RenderedConfig } from './haproxy-config.js';

@@ -1,7 +1,7 @@
 /**
  * The load balancer's request metrics end to end in one process: a Wharf server serving a real
  * HAProxy load balancer, made through the ELBv2 SDK, with two HTTP targets on loopback; requests
- * through it; the AWS/ApplicationELB metrics read back through the CloudWatch SDK.
+ * through it, across a reload; the AWS/ApplicationELB metrics read back through the CloudWatch SDK.
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +68,10 @@ it('publishes RequestCount, HTTP code counts, RequestCountPerTarget and TargetRe
 
     const start = new Date();
     for (let i = 0; i < 12; i++) assert.equal(await get(port, '/'), 200);
+    // A second listener reloads HAProxy: the replaced worker's counts are kept, not lost with it.
+    const second = await freeLoopbackPort();
+    await elb.send(new CreateListenerCommand({ LoadBalancerArn: lb.LoadBalancerArn, Protocol: 'HTTP', Port: second, DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }] }));
+    await pollUntil('the second listener served', async () => (await get(second, '/').catch(() => undefined)) === 200 ? true : undefined);
     for (let i = 0; i < 3; i++) assert.equal(await get(port, '/missing'), 404);
 
     const loadBalancer = lb.LoadBalancerArn!.split(':loadbalancer/')[1]!;
@@ -83,13 +87,13 @@ it('publishes RequestCount, HTTP code counts, RequestCountPerTarget and TargetRe
       return out.Datapoints?.[0]?.[statistic];
     };
     // Every request is in once the rounds holding them have closed.
-    await pollUntil('all 15 requests counted', async () => ((await total('RequestCount', both)) === 15 ? true : undefined), 30_000);
-    assert.equal(await total('RequestCount', [{ Name: 'LoadBalancer', Value: loadBalancer }]), 15);
-    assert.equal(await total('HTTPCode_Target_2XX_Count', both), 12);
+    await pollUntil('all 16 requests counted', async () => ((await total('RequestCount', both)) === 16 ? true : undefined), 30_000);
+    assert.equal(await total('RequestCount', [{ Name: 'LoadBalancer', Value: loadBalancer }]), 16);
+    assert.equal(await total('HTTPCode_Target_2XX_Count', both), 13);
     assert.equal(await total('HTTPCode_Target_4XX_Count', both), 3);
     assert.equal(await total('HTTPCode_Target_5XX_Count', both), undefined);
     // Two healthy targets: half the requests each, as target tracking's ALBRequestCountPerTarget reads it.
-    assert.equal(await total('RequestCountPerTarget', [{ Name: 'TargetGroup', Value: targetGroup }]), 7.5);
+    assert.equal(await total('RequestCountPerTarget', [{ Name: 'TargetGroup', Value: targetGroup }]), 8);
     const responseTime = await total('TargetResponseTime', both, 'Average');
     assert.ok(responseTime !== undefined && responseTime >= 0 && responseTime < 5, `TargetResponseTime ${responseTime}`);
   } finally {
