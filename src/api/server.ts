@@ -259,6 +259,8 @@ export class WharfServer {
         ctx: this.#ctx, dataDir: options.loadBalancers.dir, bindAddress: options.loadBalancers.bindAddress,
         ...(options.loadBalancers.threads ? { threads: options.loadBalancers.threads } : {}),
         healthPollIntervalMs: LOAD_BALANCER_HEALTH_POLL_MS, retryFailedMs: LOAD_BALANCER_RETRY_MS,
+        // Request metrics per ECS metrics round, so autoscaling finds them settled when it finds the ECS ones.
+        metrics: { store: this.#metrics, roundMs: options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS },
       });
     }
     this.#autoscaling = new AutoscalingController({

@@ -8,16 +8,22 @@
  * load-balancer-plan.ts), applies it to its data plane (which reloads only when more than targets
  * changed), reads the data planes' health and writes the difference. Syncs never overlap; changes
  * during one schedule the next.
+ *
+ * With a metric store, each sync's reading of an application load balancer's traffic counters (the
+ * same `show stat` as its health) is tallied into rounds; every closed round is published as the
+ * `AWS/ApplicationELB` metrics of the groups it forwards to (load-balancer-metrics.ts).
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deleteDrainedTarget, readLoadBalancingSnapshot, writeLoadBalancerState, writeTargetHealth,
-  type DomainContext, type LoadBalancerRecord,
+  type DomainContext, type LoadBalancerRecord, type LoadBalancingSnapshot,
 } from '../domain/index.js';
 import { HaproxyLoadBalancer, type LoadBalancerConfig, type TargetHealth } from '../lb/index.js';
-import { buildLoadBalancerConfig, planTargets } from './load-balancer-plan.js';
+import type { MetricStore } from '../metrics/index.js';
+import { roundData, tallyTraffic, targetCounts, type TrafficRound, type TrafficTally } from './load-balancer-metrics.js';
+import { buildLoadBalancerConfig, planTargets, type TargetPlan } from './load-balancer-plan.js';
 
 export interface LoadBalancerControllerOptions {
   ctx: DomainContext;
@@ -31,6 +37,8 @@ export interface LoadBalancerControllerOptions {
   healthPollIntervalMs: number;
   /** A load balancer whose data plane failed to start is retried after this. */
   retryFailedMs: number;
+  /** Where application load balancers' request metrics go, one datum set per round of `roundMs`; none are kept without it. */
+  metrics?: { store: MetricStore; roundMs: number };
 }
 
 interface Managed {
@@ -46,6 +54,8 @@ export class LoadBalancerController {
   readonly #managed = new Map<string, Managed>();
   /** Load balancers whose data plane could not start: when to try again. */
   readonly #startRetryAtMs = new Map<string, number>();
+  /** Each application load balancer's traffic tally (its last counters and the open round). */
+  readonly #traffic = new Map<string, TrafficTally>();
   #unwatch: (() => void) | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
@@ -92,6 +102,7 @@ export class LoadBalancerController {
     for (const [arn, managed] of this.#managed) {
       if (present.has(arn)) continue;
       this.#managed.delete(arn);
+      this.#traffic.delete(arn);
       await managed.dataPlane.close();
       rmSync(this.#dirOf(arn), { recursive: true, force: true });
     }
@@ -100,6 +111,7 @@ export class LoadBalancerController {
     const health = new Map<string, Map<string, TargetHealth>>();
     const inUse = new Set<string>();
     const failed = new Set<string>();
+    const closedRounds: { round: TrafficRound; loadBalancerArn: string; targetGroupArns: string[] }[] = [];
     for (const entry of snapshot.loadBalancers) {
       const loadBalancer = entry.value;
       const { config, unsupported } = buildLoadBalancerConfig(snapshot, loadBalancer);
@@ -112,7 +124,15 @@ export class LoadBalancerController {
         continue;
       }
       try {
-        for (const [group, targets] of await managed.dataPlane.targetHealth()) health.set(group, new Map([...(health.get(group) ?? []), ...targets]));
+        const observed = await managed.dataPlane.observe();
+        for (const [group, targets] of observed.health) health.set(group, new Map([...(health.get(group) ?? []), ...targets]));
+        const metrics = this.#options.metrics;
+        // Network load balancers' metrics (AWS/NetworkELB) are other ones, not kept.
+        if (metrics && loadBalancer.Type === 'application') {
+          const { tally, closed } = tallyTraffic(this.#traffic.get(loadBalancer.LoadBalancerArn), observed.traffic, ctx.nowMs(), metrics.roundMs);
+          this.#traffic.set(loadBalancer.LoadBalancerArn, tally);
+          if (closed) closedRounds.push({ round: closed, loadBalancerArn: loadBalancer.LoadBalancerArn, targetGroupArns: config.targetGroups.map((g) => g.targetGroupId) });
+        }
       } catch (err) {
         ctx.log({ msg: 'target health read failed', loadBalancerArn: loadBalancer.LoadBalancerArn, error: String(err) });
       }
@@ -120,6 +140,7 @@ export class LoadBalancerController {
 
     const plan = planTargets({ targets: snapshot.targets, targetGroups: snapshot.targetGroups, health, inUse, failed, nowMs });
     for (const { entry, health: next } of plan.healthWrites) await writeTargetHealth(ctx, entry, { ...next });
+    if (closedRounds.length) this.#publish(closedRounds, snapshot.targets, plan.healthWrites);
     for (const entry of plan.deletions) {
       if (await deleteDrainedTarget(ctx, entry)) ctx.log({ msg: 'target drained', targetGroupArn: entry.value.TargetGroupArn, id: entry.value.Id, port: entry.value.Port });
     }
@@ -127,6 +148,16 @@ export class LoadBalancerController {
     if (plan.wakeAfterMs !== undefined && !this.#closed) {
       this.#wakeTimer = setTimeout(() => this.schedule(), plan.wakeAfterMs);
       this.#wakeTimer.unref();
+    }
+  }
+
+  /** Puts closed rounds into the metric store, with each group's healthy and registered targets as this sync leaves them. */
+  #publish(rounds: { round: TrafficRound; loadBalancerArn: string; targetGroupArns: string[] }[], targets: LoadBalancingSnapshot['targets'], healthWrites: TargetPlan['healthWrites']): void {
+    const written = new Map(healthWrites.map((w) => [w.entry.key, w.health.State]));
+    const counts = targetCounts(targets.map(({ key, value }) => ({ ...value, state: written.get(key) ?? value.health.State })));
+    for (const { round, loadBalancerArn, targetGroupArns } of rounds) {
+      const groups = targetGroupArns.map((targetGroupArn) => ({ loadBalancerArn, targetGroupArn, ...(counts.get(targetGroupArn) ?? { healthyTargetCount: 0, registeredTargetCount: 0 }) }));
+      for (const datum of roundData(round, groups)) this.#options.metrics!.store.put(datum);
     }
   }
 
@@ -150,6 +181,8 @@ export class LoadBalancerController {
         return { Code: 'failed', Reason: err instanceof Error ? err.message : String(err) };
       }
       this.#startRetryAtMs.delete(arn);
+      // A new data plane counts from zero: its readings are not comparable with an earlier one's.
+      this.#traffic.delete(arn);
       managed = { dataPlane, appliedJson: json };
       this.#managed.set(arn, managed);
       this.#options.ctx.log({ msg: 'load balancer data plane started', loadBalancerArn: arn, pid: dataPlane.pid });

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
 import { backendName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
 import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
-import { ADDRESS_UNUSABLE, DRAINING, parseServerStats, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
+import { parseServerStats, type ServerStat, type ServerTraffic } from './show-stat.js';
+import { ADDRESS_UNUSABLE, DRAINING, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
 import * as timeouts from './timeouts.js';
 
 export interface HaproxyLoadBalancerOptions {
@@ -54,6 +55,36 @@ export interface ApplyResult {
   targetErrors: { targetGroupId: string; targetId: string; error: string }[];
 }
 
+/** What one HAProxy worker counted, for each target group by server slot. */
+export interface WorkerCounters {
+  /**
+   * Which HAProxy worker counted: it changes with every start, restart and reload, where every
+   * counter starts again from zero.
+   */
+  generation: number;
+  /** Target group id → server slot → that slot's counters (a slot keeps counting across the targets it holds). */
+  groups: Map<string, Map<string, ServerTraffic>>;
+}
+
+/** The traffic counters of a data plane: the current worker's, and the last ones of the workers reloads replaced. */
+export interface TrafficCounters extends WorkerCounters {
+  /**
+   * The counters each of the last few workers replaced by a reload had just before it (oldest
+   * first), so what they counted since an earlier reading is not lost. A worker that crashed has none.
+   */
+  retired: WorkerCounters[];
+}
+
+/** Final readings of replaced workers kept: more reloads than this between two readings lose the oldest's counts. */
+const RETIRED_READINGS_KEPT = 16;
+
+/** What one read of HAProxy's `show stat` tells. */
+export interface Observation {
+  /** Each target of the last applied configuration, by target group id and target id, in ELB's health states. */
+  health: Map<string, Map<string, TargetHealth>>;
+  traffic: TrafficCounters;
+}
+
 type Status = 'new' | 'running' | 'closing' | 'closed';
 
 /** A running HAProxy's server slots: target group id → slot index → the target in it (as it was added, and when), or a hole. */
@@ -82,6 +113,10 @@ export class HaproxyLoadBalancer {
   #crashesInARow = 0;
   /** How many times HAProxy was started (1 + restarts after crashes). */
   starts = 0;
+  /** Bumped for every new worker (start, restart, reload): its counters start from zero. */
+  #generation = 0;
+  /** The last counters of workers replaced by reloads, newest last. */
+  #retired: WorkerCounters[] = [];
 
   constructor(options: HaproxyLoadBalancerOptions) {
     this.#options = options;
@@ -165,12 +200,18 @@ export class HaproxyLoadBalancer {
    * Each target of the last applied configuration, by target group id and target id, in ELB's
    * health states, from HAProxy's health checks.
    */
-  targetHealth(): Promise<Map<string, Map<string, TargetHealth>>> {
+  async targetHealth(): Promise<Map<string, Map<string, TargetHealth>>> {
+    return (await this.observe()).health;
+  }
+
+  /** Target health and traffic counters, from one `show stat` (no counters while HAProxy is down after a crash). */
+  observe(): Promise<Observation> {
     return this.#serialized(async () => {
       this.#assertRunning();
       const stats = this.#child ? parseServerStats(await sendCommand(this.#files.runtimeSocket, 'show stat -1 4 -1', timeouts.COMMAND_TIMEOUT_MS)) : [];
       const byName = new Map(stats.map((s) => [`${s.backend}/${s.server}`, s]));
-      const result = new Map<string, Map<string, TargetHealth>>();
+      const health = new Map<string, Map<string, TargetHealth>>();
+      const traffic: TrafficCounters = { generation: this.#generation, groups: new Map(), retired: [...this.#retired] };
       for (const group of this.#desired?.targetGroups ?? []) {
         const backend = backendName(group.targetGroupId);
         const healths = new Map<string, TargetHealth>();
@@ -183,19 +224,29 @@ export class HaproxyLoadBalancer {
           const key = `${group.targetGroupId} ${target.targetId}`;
           const slot = slots.findIndex((r) => r?.target.targetId === target.targetId);
           const running = slots[slot];
-          let health = target.draining ? DRAINING : REGISTRATION_IN_PROGRESS;
+          let state = target.draining ? DRAINING : REGISTRATION_IN_PROGRESS;
           if (running) {
             const check = group.healthCheck;
             const initialChecksDue = Date.now() - running.addedAtMs >= (check.unhealthyThreshold * check.intervalSeconds + check.timeoutSeconds) * 1000;
-            health = targetHealthOf(byName.get(`${backend}/${slotName(slot)}`), target.draining, this.#health.get(key), initialChecksDue);
+            state = targetHealthOf(byName.get(`${backend}/${slotName(slot)}`), target.draining, this.#health.get(key), initialChecksDue);
           }
-          this.#health.set(key, health);
-          healths.set(target.targetId, health);
+          this.#health.set(key, state);
+          healths.set(target.targetId, state);
         }
-        result.set(group.targetGroupId, healths);
+        health.set(group.targetGroupId, healths);
+        traffic.groups.set(group.targetGroupId, this.#slotTraffic(group.targetGroupId, byName));
       }
-      return result;
+      return { health, traffic };
     });
+  }
+
+  /** One group's counters by slot, from `show stat` rows by `<backend>/<server>`. */
+  #slotTraffic(targetGroupId: string, byName: Map<string, ServerStat>): Map<string, ServerTraffic> {
+    const backend = backendName(targetGroupId);
+    return new Map((this.#running.get(targetGroupId) ?? []).flatMap((_, i) => {
+      const stat = byName.get(`${backend}/${slotName(i)}`);
+      return stat ? [[slotName(i), stat.traffic] as const] : [];
+    }));
   }
 
   /** Soft-stops HAProxy: it stops listening and finishes open requests (killed after CLOSE_GRACE_MS). */
@@ -313,6 +364,7 @@ export class HaproxyLoadBalancer {
     this.#running = slots;
     this.#loaded = config;
     this.#runningText = rendered.text;
+    this.#generation += 1;
     this.#options.log({ msg: 'HAProxy started', pid: child.pid, dir: this.#options.dir });
   }
 
@@ -370,6 +422,11 @@ export class HaproxyLoadBalancer {
     await this.#validate(candidate);
     const state = await sendCommand(this.#files.runtimeSocket, 'show servers state', timeouts.COMMAND_TIMEOUT_MS);
     writeFileSync(this.#files.serverStateFile, state);
+    // The worker's counters go with it: what it counted since the last reading is read now (only
+    // what it finishes after this is not counted).
+    const finalStats = parseServerStats(await sendCommand(this.#files.runtimeSocket, 'show stat -1 4 -1', timeouts.COMMAND_TIMEOUT_MS));
+    const byName = new Map(finalStats.map((s) => [`${s.backend}/${s.server}`, s]));
+    const final: WorkerCounters = { generation: this.#generation, groups: new Map([...this.#running.keys()].map((id) => [id, this.#slotTraffic(id, byName)])) };
     const before = await this.#processes();
     const previousText = this.#runningText;
     this.#stderrTail = [];
@@ -394,6 +451,8 @@ export class HaproxyLoadBalancer {
     this.#loaded = config;
     // Target groups that went away took their servers with them; new ones start empty.
     this.#running = slots;
+    this.#retired = [...this.#retired, final].slice(-RETIRED_READINGS_KEPT);
+    this.#generation += 1;
     this.#options.log({ msg: 'HAProxy reloaded', dir: this.#options.dir });
   }
 

@@ -3,39 +3,10 @@
  * rows of the servers, mapped to DescribeTargetHealth's states and reason codes. Pure.
  */
 import { DRAINING, NOT_IN_USE, REGISTRATION_IN_PROGRESS, type TargetHealth } from '../model/index.js';
+import type { ServerStat } from './show-stat.js';
 
 export { DRAINING, NOT_IN_USE, REGISTRATION_IN_PROGRESS };
 export type { TargetHealth, TargetHealthState } from '../model/index.js';
-
-/** The fields of one server's `show stat` row that health depends on. */
-export interface ServerStat {
-  backend: string;
-  server: string;
-  /** `UP`, `DOWN`, `UP 1/3` (going down), `DOWN 1/2` (going up), `DRAIN`, `MAINT`, `NOLB`. */
-  status: string;
-  /** The last check's result (`INI` before the first one, `L7OK`, `L7STS`, `L4CON`, `L4TOUT`, ...). */
-  checkStatus: string;
-  /** The HTTP status of the last HTTP check, when there was one. */
-  checkCode: string;
-}
-
-/** Parses `show stat` CSV (`# pxname,svname,...` header first) into the server rows, skipping FRONTEND/BACKEND rows. */
-export function parseServerStats(csv: string): ServerStat[] {
-  const lines = csv.split('\n').filter((l) => l.length);
-  const header = lines.shift()?.replace(/^#\s*/, '').split(',') ?? [];
-  const column = (name: string) => header.indexOf(name);
-  const at = { px: column('pxname'), sv: column('svname'), status: column('status'), check: column('check_status'),
-    code: column('check_code') };
-  if (Object.values(at).some((i) => i < 0)) throw new Error(`unexpected 'show stat' header: ${header.join(',')}`);
-  return lines.map((line) => line.split(',')).filter((f) => f[at.sv] !== 'FRONTEND' && f[at.sv] !== 'BACKEND').map((f) => ({
-    backend: f[at.px] ?? '',
-    server: f[at.sv] ?? '',
-    status: f[at.status] ?? '',
-    // A check in progress is shown with a `* ` prefix.
-    checkStatus: (f[at.check] ?? '').replace(/^\*\s*/, ''),
-    checkCode: f[at.code] ?? '',
-  }));
-}
 
 export const INITIAL_HEALTH_CHECKING: TargetHealth = { State: 'initial', Reason: 'Elb.InitialHealthChecking', Description: 'Initial health checks in progress' };
 export const HEALTHY: TargetHealth = { State: 'healthy' };

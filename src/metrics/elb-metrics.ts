@@ -13,9 +13,9 @@
  *
  * Dimension values are ARN suffixes, as CloudWatch's: `app/<name>/<id>` and `targetgroup/<name>/<id>`.
  *
- * NOT WIRED YET: the load balancer data plane (HAProxy) is another branch's work. Whatever reads
- * its counters calls `targetGroupData` once per interval with the counts since the previous call
- * and puts the result into the metric store.
+ * The load-balancer controller calls `targetGroupData` once per round with the counts of that round
+ * (from HAProxy's counters, src/controllers/load-balancer-metrics.ts) and puts the result into the
+ * metric store.
  */
 import type { MetricDatum } from './metric-store.js';
 import { singleValue } from './metric-store.js';

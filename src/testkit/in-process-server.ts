@@ -29,12 +29,13 @@ export async function startInProcessServer(
     autoscalingPeriodMs?: number; autoscalingSettleMs?: number; metricSource?: MetricSource;
     /** Run the load balancers' data plane (HAProxy files in a temp dir, listeners on 127.0.0.1). */
     loadBalancers?: boolean;
+    ecsMetricsRoundMs?: number;
   } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
   const registryDir = mkdtempSync(join(tmpdir(), 'wharf-registry-'));
   // Inside the registry's temp dir, so it goes with it; kept short for HAProxy's socket paths.
-  const loadBalancers = options.loadBalancers ? { dir: join(registryDir, 'lb'), bindAddress: '127.0.0.1' } : undefined;
+  const loadBalancers = options.loadBalancers ? { dir: join(registryDir, 'lb'), bindAddress: '127.0.0.1', threads: 1 } : undefined;
   const server = new WharfServer({
     registryDir,
     store,
@@ -52,6 +53,7 @@ export async function startInProcessServer(
     ...(options.autoscalingPeriodMs !== undefined ? { autoscalingPeriodMs: options.autoscalingPeriodMs } : {}),
     ...(options.autoscalingSettleMs !== undefined ? { autoscalingSettleMs: options.autoscalingSettleMs } : {}),
     ...(options.metricSource ? { metricSource: options.metricSource } : {}),
+    ...(options.ecsMetricsRoundMs !== undefined ? { ecsMetricsRoundMs: options.ecsMetricsRoundMs } : {}),
   });
   const url = await server.start().catch(async (err: unknown) => {
     await store.close();
