@@ -119,6 +119,7 @@ describe('load balancers', () => {
     await fails(() => elb.send(new CreateLoadBalancerCommand({ Name: name('t'), Tags: [{ Key: 'aws:x', Value: '1' }] })), 'ValidationError', /reserved/);
     await fails(() => elb.send(new CreateLoadBalancerCommand({ Name: name('t'), Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}` })) })), 'TooManyTagsException');
     await fails(() => elb.send(new CreateLoadBalancerCommand({ Name: name('t'), Scheme: 'public' as 'internal' })), 'ValidationError', /at 'scheme'/);
+    await fails(() => elb.send(new CreateLoadBalancerCommand({ Name: name('p'), CustomerOwnedIpv4Pool: 'ipv4pool-coip-1' })), 'InvalidConfigurationRequestException');
   });
 
   it('DescribeLoadBalancers by names, by ARNs, and all of them in pages', async () => {
@@ -176,6 +177,8 @@ describe('load balancers', () => {
     await fails(modify('load_balancing.cross_zone.enabled', 'true'), 'ValidationError', /not recognized for application/);
     await fails(modify('access_logs.s3.enabled', 'true'), 'InvalidConfigurationRequestException', /no S3/);
     await fails(modify('routing.http.xff_header_processing.mode', 'drop'), 'ValidationError', /append, preserve, remove/);
+    await fails(modify('access_logs.s3.prefix', 'a\nb'), 'ValidationError', /control characters/);
+    await fails(() => elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn, Attributes: [] })), 'ValidationError');
     await fails(() => elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn!.replace(/[0-9a-f]{16}$/, 'ffffffffffffffff') })),
       'LoadBalancerNotFoundException');
 
@@ -276,6 +279,15 @@ describe('listeners', () => {
     await fails(create({ DefaultActions: [{ Type: 'redirect', RedirectConfig: { Host: 'evil\nhost', StatusCode: 'HTTP_302' } }] }), 'ValidationError', /\\x0a/);
     await fails(create({ DefaultActions: [{ Type: 'redirect', RedirectConfig: { Path: 'no-slash', StatusCode: 'HTTP_302' } }] }), 'ValidationError', /start with/);
     await fails(create({ DefaultActions: [{ Type: 'redirect', RedirectConfig: { Host: '#{hostname}', StatusCode: 'HTTP_302' } }] }), 'ValidationError', /unknown token/);
+    await fails(create({ DefaultActions: [{ Type: 'redirect', RedirectConfig: { Port: '99999', StatusCode: 'HTTP_302' } }] }), 'ValidationError', /Port/);
+    await fails(create({ DefaultActions: [{ Type: 'redirect', RedirectConfig: { Query: '?a=b', StatusCode: 'HTTP_302' } }] }), 'ValidationError', /leading/);
+    const six = await Promise.all(Array.from({ length: 6 }, () => putTargetGroup()));
+    await fails(create({ DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: six.map((TargetGroupArn) => ({ TargetGroupArn })) } }] }), 'ValidationError', /at most 5/);
+    await fails(create({ DefaultActions: [{ Type: 'forward', TargetGroupArn: tg, ForwardConfig: { TargetGroups: [{ TargetGroupArn: six[0] }] } }] }), 'ValidationError', /different target groups/);
+    const tcpForStickiness = await putTargetGroup('TCP');
+    await fails(create({ LoadBalancerArn: network.LoadBalancerArn, Protocol: 'TCP', DefaultActions: [{
+      Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: tcpForStickiness }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 60 } },
+    }] }), 'ValidationError', /stickiness/);
     await fails(create({ DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '302' } }] }), 'ValidationError', /statusCode/);
     await fails(create({ DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200', ContentType: 'image/png' } }] }), 'ValidationError', /ContentType/);
     await fails(create({ DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200', MessageBody: 'a\u0000b' } }] }), 'ValidationError', /control/);
@@ -327,6 +339,8 @@ describe('listeners', () => {
     await fails(() => elb.send(new DescribeListenersCommand({ ListenerArns: [listener.ListenerArn!] })), 'ListenerNotFoundException');
     await fails(() => elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn })), 'ListenerNotFoundException');
     await fails(() => elb.send(new DescribeListenersCommand({})), 'ValidationError');
+    await fails(() => elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn, ListenerArns: [taken.ListenerArn!] })), 'ValidationError');
+    await fails(() => elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, Port: port() })), 'ListenerNotFoundException');
   });
 
   it('network load balancers take TCP listeners forwarding to TCP target groups', async () => {
@@ -424,6 +438,9 @@ describe('rules', () => {
     const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }));
     const defaultArn = rules.Rules!.find((r) => r.IsDefault)!.RuleArn!;
     await fails(() => elb.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: defaultArn, Priority: 9 }] })), 'OperationNotPermittedException');
+    await fails(() => elb.send(new SetRulePrioritiesCommand({ RulePriorities: [] })), 'ValidationError');
+    await fails(() => elb.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: one.RuleArn, Priority: 8 }, { RuleArn: one.RuleArn, Priority: 9 }] })), 'ValidationError', /more than once/);
+    await fails(() => elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn, RuleArns: [one.RuleArn!] })), 'ValidationError');
     await fails(() => elb.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: one.RuleArn, Priority: 7 }, { RuleArn: one.RuleArn!.replace(/[0-9a-f]{16}$/, 'cccccccccccccccc'), Priority: 8 }] })),
       'RuleNotFoundException');
   });
@@ -444,6 +461,8 @@ describe('rules', () => {
     const listenerNow = await elb.send(new DescribeListenersCommand({ ListenerArns: [listener.ListenerArn!] }));
     assert.equal(listenerNow.Listeners?.[0]?.DefaultActions?.[0]?.TargetGroupArn, tg);
     await fails(() => elb.send(new ModifyRuleCommand({ RuleArn: defaultArn, Conditions: pathIs('/x') })), 'OperationNotPermittedException');
+    await fails(() => elb.send(new ModifyRuleCommand({ RuleArn: rule.RuleArn, Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/a', Replace: '/b' }] } }] })),
+      'ValidationError', /transforms/);
     await fails(() => elb.send(new DeleteRuleCommand({ RuleArn: defaultArn })), 'OperationNotPermittedException');
     await elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn }));
     await fails(() => elb.send(new DeleteRuleCommand({ RuleArn: rule.RuleArn })), 'RuleNotFoundException');
@@ -502,6 +521,27 @@ describe('tags', () => {
     const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: [lb.LoadBalancerArn!] }));
     assert.deepEqual(tags.TagDescriptions?.[0]?.Tags, []);
   });
+});
+
+it('quotas: 50 load balancers, 50 listeners per load balancer', async () => {
+  const fresh = await startInProcessServer();
+  const client = new ElasticLoadBalancingV2Client({ endpoint: fresh.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  try {
+    const arns: string[] = [];
+    for (let i = 0; i < 50; i++) arns.push((await client.send(new CreateLoadBalancerCommand({ Name: `quota-${i}` }))).LoadBalancers![0]!.LoadBalancerArn!);
+    const over = await client.send(new CreateLoadBalancerCommand({ Name: 'quota-50' })).then(() => undefined, (e: unknown) => e);
+    assert.ok(over instanceof ElasticLoadBalancingV2ServiceException && over.name === 'TooManyLoadBalancersException', String(over));
+    for (let i = 0; i < 50; i++) {
+      await client.send(new CreateListenerCommand({ LoadBalancerArn: arns[0], Protocol: 'HTTP', Port: 30_000 + i, DefaultActions: fixed() }));
+    }
+    const tooMany = await client.send(new CreateListenerCommand({ LoadBalancerArn: arns[0], Protocol: 'HTTP', Port: 30_050, DefaultActions: fixed() }))
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(tooMany instanceof ElasticLoadBalancingV2ServiceException && tooMany.name === 'TooManyListenersException', String(tooMany));
+    assert.equal(await fresh.store.get(keys.listenerPort(30_050)), undefined);
+  } finally {
+    client.destroy();
+    await fresh.close();
+  }
 });
 
 it('the ECS API keeps working beside ELBv2 on the same port', async () => {

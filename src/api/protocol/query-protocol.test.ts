@@ -36,13 +36,13 @@ interface Harness {
   close: () => Promise<void>;
 }
 
-async function withServer(handlers: Record<string, QueryOperationHandler>, run: (h: Harness) => Promise<void>): Promise<void> {
+async function withServer(handlers: Record<string, QueryOperationHandler>, run: (h: Harness) => Promise<void>, model: ServiceModel = elbv2Model): Promise<void> {
   const logs: Harness['logs'] = [];
   const calls: Harness['calls'] = [];
   const recorded = Object.fromEntries(Object.entries(handlers).map(([name, handler]): [string, QueryOperationHandler] =>
     [name, (input, ctx) => { calls.push({ input, ctx }); return handler(input, ctx); }]));
   const handle = createQueryProtocolHandler({
-    services: [{ signingName: 'elasticloadbalancing', model: elbv2Model, handlers: recorded }],
+    services: [{ signingName: 'elasticloadbalancing', model, handlers: recorded }],
     lookupSecret: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     maxBodyBytes: MAX_BODY_BYTES,
     logger: (entry) => logs.push(entry),
@@ -229,6 +229,15 @@ test('input the model refuses is ValidationError naming each field the query way
   });
 });
 
+test('a model that also speaks JSON is validated the query way when served over the query protocol', async () => {
+  const jsonToo: ServiceModel = { ...elbv2Model, metadata: { ...elbv2Model.metadata, protocol: 'json' } };
+  await withServer({ DescribeLoadBalancers: async () => ({}) }, async ({ port }) => {
+    const res = await raw(port, { body: 'Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=0&Names.member.1=' });
+    assert.equal(res.status, 400);
+    assert.match(res.body, /<Code>ValidationError<\/Code><Message>1 validation error detected: Value '0' at 'pageSize' failed to satisfy constraint: /);
+  }, jsonToo);
+});
+
 test('an unexpected handler error is InternalFailure 500 (Receiver) without details, logged with the request id', async () => {
   await withServer({ DescribeLoadBalancers: async () => { throw new Error('database password is hunter2'); } }, async ({ port, logs }) => {
     const res = await raw(port, { body: 'Action=DescribeLoadBalancers&Version=2015-12-01' });
@@ -309,12 +318,14 @@ const miniModel: ServiceModel = {
     In: { type: 'structure', members: {
       Flat: { shape: 'FlatList' }, Named: { shape: 'NamedList', locationName: 'Item' }, Dims: { shape: 'Map' }, FlatDims: { shape: 'FlatMap' },
       At: { shape: 'Time' }, Ratio: { shape: 'Double' }, Count: { shape: 'Int' }, Empty: { shape: 'NamedList' }, Nested: { shape: 'In' },
+      RefFlat: { shape: 'PlainList', flattened: true },
     } },
     Out: { type: 'structure', members: {
       Flat: { shape: 'FlatList' }, Named: { shape: 'NamedList' }, Dims: { shape: 'Map' }, At: { shape: 'Time' }, Data: { shape: 'Blob' },
       Text: { shape: 'Str', locationName: 'Label' },
     } },
     FlatList: { type: 'list', member: { shape: 'Str' }, flattened: true },
+    PlainList: { type: 'list', member: { shape: 'Str' } },
     NamedList: { type: 'list', member: { shape: 'Str', locationName: 'item' } },
     Map: { type: 'map', key: { shape: 'Str' }, value: { shape: 'Int' } },
     FlatMap: { type: 'map', key: { shape: 'Str', locationName: 'Name' }, value: { shape: 'Str', locationName: 'Val' }, flattened: true },
@@ -334,12 +345,12 @@ test('query parameters: flattened and renamed lists, maps, positions in numeric 
     ['Dims.entry.1.key', 'cpu'], ['Dims.entry.1.value', '5'], ['Dims.entry.2.key', 'mem'], ['Dims.entry.2.value', 'x'],
     ['FlatDims.1.Name', 'k'], ['FlatDims.1.Val', 'v'],
     ['At', '2024-05-17T12:34:56.5Z'], ['Ratio', '0.25'], ['Count', '-3'], ['Empty', ''],
-    ['Nested.Count', '1'], ['Nested.At', 'yesterday'], ['Unknown', 'u'],
+    ['Nested.Count', '1'], ['Nested.At', 'yesterday'], ['Unknown', 'u'], ['RefFlat.1', 'r1'], ['RefFlat.member.2', 'not flattened'],
   ]);
   assert.deepEqual(input, {
     Flat: ['a', 'b', 'c'], Named: ['n1'], Dims: { cpu: 5, mem: 'x' }, FlatDims: { k: 'v' },
     At: Date.parse('2024-05-17T12:34:56.5Z') / 1000, Ratio: 0.25, Count: -3, Empty: [],
-    Nested: { Count: 1, At: 'yesterday' },
+    Nested: { Count: 1, At: 'yesterday' }, RefFlat: ['r1'],
   });
   assert.deepEqual(queryInput(miniModel, 'Op', [['Count', '1.5'], ['Ratio', 'NaN'], ['At', '1700000000']]), { Count: '1.5', Ratio: 'NaN', At: 1700000000 });
   assert.deepEqual(queryInput(miniModel, 'Unknown', [['Count', '1']]), {});
@@ -356,7 +367,7 @@ test('XML output: renamed and flattened elements, maps, timestamps from Dates or
   assert.match(queryResponseXml(miniModel, 'Op', { At: new Date(0) }, 'r'), /<At>1970-01-01T00:00:00.000Z<\/At>/);
   assert.equal(queryResponseXml(miniModel, 'NoOutput', undefined, 'r'),
     '<?xml version="1.0" encoding="UTF-8"?>\n<NoOutputResponse xmlns="urn:test"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></NoOutputResponse>');
-  assert.equal(queryErrorXml(undefined, { code: 'Throttling', httpStatus: 400 }, 'r'),
+  assert.equal(queryErrorXml(undefined, { code: 'Throttling', message: undefined, httpStatus: 400 }, 'r'),
     '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code></Error><RequestId>r</RequestId></ErrorResponse>');
   assert.equal(escapeXml('plain text'), 'plain text');
 });

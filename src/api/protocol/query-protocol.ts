@@ -41,9 +41,6 @@ export interface QueryProtocolOptions extends ProtocolOptions {
   services: QueryService[];
 }
 
-/** The error a query service answers, before it becomes XML. */
-interface QueryError { code: string; message?: string; httpStatus: number }
-
 /**
  * HTTP status of the errors every awsQuery service shares (AWS's "common errors"); a service's own
  * errors take the status its model gives them, and anything else a client caused is 400.
@@ -93,6 +90,11 @@ export function isQueryProtocolRequest(req: IncomingMessage): boolean {
 export function createQueryProtocolHandler(options: QueryProtocolOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const servicesByName = new Map(options.services.map((s) => [s.signingName, s]));
   const errorStatusByService = new Map(options.services.map((s) => [s, modelErrorStatuses(s.model)]));
+  // A model served over several protocols (CloudWatch: JSON and query) is validated here as a query
+  // model, so messages name fields the query way; the copy is made once, and validators are cached per model.
+  const queryModels = new Map(options.services.map((s) => [s, s.model.metadata.protocol === 'query'
+    ? s.model
+    : { ...s.model, metadata: { ...s.model.metadata, protocol: 'query' } }]));
   const now = options.now ?? (() => new Date());
 
   function statusOf(service: QueryService | undefined, code: string): number {
@@ -102,8 +104,8 @@ export function createQueryProtocolHandler(options: QueryProtocolOptions): (req:
   function fail(res: ServerResponse, requestId: string, entry: Record<string, unknown>, service: QueryService | undefined,
     code: string, message: string | undefined, onSent?: () => void): void {
     entry['errorCode'] = code;
-    const error: QueryError = message === undefined ? { code, httpStatus: statusOf(service, code) } : { code, message, httpStatus: statusOf(service, code) };
-    respond(res, requestId, error.httpStatus, queryErrorXml(service?.model, error, requestId), onSent);
+    const httpStatus = statusOf(service, code);
+    respond(res, requestId, httpStatus, queryErrorXml(service?.model, { code, message, httpStatus }, requestId), onSent);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, entry: Record<string, unknown>): Promise<void> {
@@ -163,7 +165,7 @@ export function createQueryProtocolHandler(options: QueryProtocolOptions): (req:
     let output: unknown;
     try {
       const input = queryInput(service.model, operation, params);
-      validateInput(service.model, operation, input, validationError, validationError);
+      validateInput(queryModels.get(service) ?? service.model, operation, input, validationError, validationError);
       output = await handler(input, ctx);
     } catch (err) {
       if (err instanceof WharfError) {

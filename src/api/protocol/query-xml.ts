@@ -28,7 +28,7 @@ export function queryResponseXml(model: ServiceModel, operation: string, output:
 
 /** awsQuery's error document. `Type` is Sender for client faults (4xx), Receiver for the service's own. */
 export function queryErrorXml(
-  model: ServiceModel | undefined, error: { code: string; message?: string; httpStatus: number }, requestId: string,
+  model: ServiceModel | undefined, error: { code: string; message: string | undefined; httpStatus: number }, requestId: string,
 ): string {
   const type = error.httpStatus >= 500 ? 'Receiver' : 'Sender';
   const message = error.message === undefined ? '' : `<Message>${escapeXml(error.message)}</Message>`;
