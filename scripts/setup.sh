@@ -2,7 +2,7 @@
 # Installs what Wharf needs on a Debian 12 machine, idempotently: Debian packages when missing,
 # npm packages when the lock changed, a fresh build when the sources changed, and a running
 # Docker Engine. `--for-tests` adds what only the test suite needs, `--for-bench` what only the
-# benchmarks need (the registry benchmarks' client and reference registry).
+# benchmarks need (the registry benchmarks' client and reference registry, the load balancer's load generator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,8 @@ fi
 if (( for_bench )); then
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v docker-registry >/dev/null || need+=(docker-registry)
+  # The load-balancer benchmark's load generator.
+  command -v wrk >/dev/null || need+=(wrk)
 fi
 if (( ${#need[@]} )); then
   echo "setup: installing Debian packages: ${need[*]}"

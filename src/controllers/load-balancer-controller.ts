@@ -29,16 +29,16 @@ export interface LoadBalancerControllerOptions {
   threads?: number;
   /** How often target health is read from the data planes (and every record looked at again). */
   healthPollIntervalMs: number;
-  /** A load balancer whose data plane failed to start or to take a configuration is retried after this. */
+  /** A load balancer whose data plane failed to start is retried after this. */
   retryFailedMs: number;
 }
 
 interface Managed {
   dataPlane: HaproxyLoadBalancer;
-  /** The configuration last applied, as JSON: an unchanged one is not applied again. */
+  /** The configuration last applied, as JSON: an unchanged one is not applied again... */
   appliedJson?: string;
-  /** Set while the data plane refuses its configuration: when to try again. */
-  retryAtMs?: number;
+  /** ...unless HAProxy refused it (the data plane paces its retries). */
+  refused?: string;
 }
 
 export class LoadBalancerController {
@@ -155,22 +155,16 @@ export class LoadBalancerController {
       this.#options.ctx.log({ msg: 'load balancer data plane started', loadBalancerArn: arn, pid: dataPlane.pid });
       return { Code: 'active' };
     }
-    if (managed.appliedJson === json) {
-      delete managed.retryAtMs;
-      return { Code: 'active' };
-    }
-    if ((managed.retryAtMs ?? 0) > nowMs) return loadBalancer.State;
-    try {
+    if (managed.appliedJson !== json || managed.refused !== undefined) {
       const result = await managed.dataPlane.apply(config);
       for (const e of result.targetErrors) this.#options.ctx.log({ msg: 'data plane refused a target', loadBalancerArn: arn, ...e });
       managed.appliedJson = json;
-      delete managed.retryAtMs;
-      return { Code: 'active' };
-    } catch (err) {
-      // HAProxy keeps serving the previous configuration.
-      managed.retryAtMs = nowMs + this.#options.retryFailedMs;
-      return { Code: 'failed', Reason: err instanceof Error ? err.message : String(err) };
+      if (result.refused === undefined) delete managed.refused;
+      else managed.refused = result.refused;
     }
+    // A refused configuration leaves HAProxy serving the previous one: the load balancer works,
+    // but not as described, so it says so.
+    return managed.refused === undefined ? { Code: 'active' } : { Code: 'failed', Reason: managed.refused };
   }
 
   #dirOf(loadBalancerArn: string): string {

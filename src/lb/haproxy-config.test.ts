@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
-import { backendName, quoted, renderHaproxyConfig, serverName, statusRegex, wildcardRegex } from './haproxy-config.js';
+import { backendName, quoted, renderHaproxyConfig, statusRegex, wildcardRegex } from './haproxy-config.js';
 
 const files = { runtimeSocket: '/run/wharf/lb/runtime.sock', serverStateFile: '/run/wharf/lb/server-state', bodyDir: '/run/wharf/lb/bodies' };
 
@@ -59,7 +59,11 @@ describe('renderHaproxyConfig', () => {
     }, { files, bindAddress: '0.0.0.0', threads: 2 });
     assert.match(backendName('arn:tg/a'), /^tg_[0-9a-f]{16}$/);
     assert.match(text, new RegExp(`default_backend ${backendName('arn:tg/a')}\n`));
-    assert.match(text, new RegExp(`server ${serverName('10.0.0.1:80')} 10\\.0\\.0\\.1:80 check inter 30000 rise 5 fall 2 weight 100\n`));
+    // The target in slot 0, then free slots up to 16.
+    assert.match(text, /server slot0 10\.0\.0\.1:80 check inter 30000 rise 5 fall 2 weight 100\n/);
+    assert.match(text, /server slot1 0\.0\.0\.0:0 disabled check inter 30000 rise 5 fall 2 weight 100\n/);
+    assert.match(text, /server slot15 0\.0\.0\.0:0 disabled /);
+    assert.doesNotMatch(text, /slot16/);
     assert.match(text, /bind "0\.0\.0\.0:80"/);
     assert.match(text, /nbthread 2/);
     assert.match(text, /http-check expect rstatus '\^\(200\)\$'/);
@@ -139,7 +143,7 @@ describe('renderHaproxyConfig', () => {
       });
       // Every line is one the generator writes: a section, or a directive it knows.
       for (const line of text.split('\n').filter((l) => l.length)) {
-        assert.match(line, /^(global|defaults|frontend listener_\d+|backend tg_[0-9a-f]{16}|\s{2}(stats socket|server-state-file|hard-stop-after|nbthread|mode|timeout|retries|option|load-server-state-from-file|bind|acl rule\d+_condition\d+|http-request|http-response|http-check|use_backend tg_|default_backend tg_|balance|server t_[0-9a-f]{16} |stick|tcp-request))/, line);
+        assert.match(line, /^(global|defaults|frontend listener_\d+|backend tg_[0-9a-f]{16}|\s{2}(stats socket|server-state-file|hard-stop-after|nbthread|mode|timeout|retries|option|load-server-state-from-file|bind|acl rule\d+_condition\d+|http-request|http-response|http-check|use_backend tg_|default_backend tg_|balance|server slot\d+ |stick|tcp-request))/, line);
         assert.doesNotMatch(line, /[\r\0]/);
       }
       for (const [name, body] of renderHaproxyConfig(hostileConfig(), { files: { runtimeSocket: '', serverStateFile: '', bodyDir: dir }, bindAddress: '127.0.0.1' }).bodies) {

@@ -1,7 +1,7 @@
 /**
  * Renders a LoadBalancerConfig as an HAProxy configuration. Pure: the same input gives the same
- * text. Nothing from the API reaches the text unescaped: load balancers, target groups and targets
- * are named by hashes of their ids; match values become regular expressions made of letters, digits
+ * text. Nothing from the API reaches the text unescaped: target groups are named by hashes of their
+ * ids and targets sit in numbered server slots (addresses must be IP addresses); match values become regular expressions made of letters, digits
  * and `\xHH` escapes inside single quotes (so no quote, `$`, `#` or space can end a word); free
  * text (content types, redirect locations, health-check paths) is double-quoted with HAProxy's
  * escapes; response bodies go to files, never into the configuration.
@@ -22,6 +22,11 @@ export interface HaproxyFiles {
 
 export interface RenderOptions {
   files: HaproxyFiles;
+  /**
+   * Each target group's server slots in order, a hole being a free slot (`disabled`, no address).
+   * Absent for a group: its targets, then free slots up to `slotCapacity`.
+   */
+  slots?: Map<string, readonly (TargetConfig | undefined)[]>;
   /** The address listeners bind (`0.0.0.0` for every interface). */
   bindAddress: string;
   /** Worker threads; HAProxy's default (one per CPU) when absent. */
@@ -49,14 +54,28 @@ const hash = (text: string): string => createHash('sha256').update(text).digest(
 
 /** The HAProxy backend of a target group. */
 export const backendName = (targetGroupId: string): string => `tg_${hash(targetGroupId)}`;
-/** The HAProxy server of a target within its backend. */
-export const serverName = (targetId: string): string => `t_${hash(targetId)}`;
+/**
+ * The HAProxy server of slot `index` of a backend. Targets come and go by filling and emptying
+ * slots (`set server ... addr`) rather than with `add server`: HAProxy 2.6 keeps no idle
+ * connections for servers added at run time, so every request through one would open a new
+ * connection to its target (measured: a third of the throughput).
+ */
+export const slotName = (index: number): string => `slot${index}`;
+/** The fewest slots a backend has. */
+export const MIN_SLOTS = 16;
+/** Slots a backend gets for `targets` targets: at least MIN_SLOTS, doubling; more targets than slots takes a reload. */
+export function slotCapacity(targets: number): number {
+  let capacity = MIN_SLOTS;
+  while (capacity < targets) capacity *= 2;
+  return capacity;
+}
+
 /** The file holding a fixed-response body, named by its content. */
 export const bodyFileName = (body: string): string => `body-${hash(body)}`;
 
-/** Whether HAProxy can connect to this address: an IP address or a DNS host name. */
+/** Whether a target's address can fill a slot: an IP address (`set server addr` takes no host name). */
 export function isUsableAddress(address: string): boolean {
-  return isIP(address) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(address);
+  return isIP(address) !== 0;
 }
 
 /**
@@ -141,15 +160,11 @@ function serverAddress(target: TargetConfig): string {
   return isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
 }
 
-/**
- * A server's address and settings, as a `server` line and `add server` take them. `weight` is 0
- * when a target is added at run time and only gets its weight once marked down, so that it
- * receives nothing before its first health checks pass.
- */
-export function serverArguments(targetGroup: TargetGroupConfig, target: TargetConfig, weight = TARGET_WEIGHT): string {
+/** A slot's `server` arguments: its target's address, or none and `disabled` when free; the group's check settings. */
+function serverArguments(targetGroup: TargetGroupConfig, target: TargetConfig | undefined): string {
   const check = targetGroup.healthCheck;
-  const args = [serverAddress(target), 'check', 'inter', seconds(check.intervalSeconds), 'rise', String(check.healthyThreshold),
-    'fall', String(check.unhealthyThreshold), 'weight', String(weight)];
+  const args = [target ? serverAddress(target) : '0.0.0.0:0 disabled', 'check', 'inter', seconds(check.intervalSeconds), 'rise', String(check.healthyThreshold),
+    'fall', String(check.unhealthyThreshold), 'weight', String(TARGET_WEIGHT)];
   if (check.port !== 'traffic-port') args.push('port', String(check.port));
   if (targetGroup.slowStartSeconds > 0) args.push('slowstart', seconds(targetGroup.slowStartSeconds));
   return args.join(' ');
@@ -179,7 +194,11 @@ export function renderHaproxyConfig(config: LoadBalancerConfig, options: RenderO
   ];
   const groups = new Map(config.targetGroups.map((g) => [g.targetGroupId, g]));
   for (const listener of config.listeners) lines.push('', ...renderListener(listener, config, options, groups, bodies));
-  for (const group of config.targetGroups) lines.push('', ...renderBackend(group, config));
+  for (const group of config.targetGroups) {
+    const usable = group.targets.filter((t) => isUsableAddress(t.address));
+    const slots = options.slots?.get(group.targetGroupId) ?? [...usable, ...Array<undefined>(slotCapacity(usable.length) - usable.length).fill(undefined)];
+    lines.push('', ...renderBackend(group, slots, config));
+  }
   return { text: lines.join('\n') + '\n', bodies };
 }
 
@@ -290,7 +309,7 @@ function renderRedirect(action: Extract<ActionConfig, { type: 'redirect' }>, lis
   return [line(`${base}?${format(action.query)}`, [when])];
 }
 
-function renderBackend(group: TargetGroupConfig, config: LoadBalancerConfig): string[] {
+function renderBackend(group: TargetGroupConfig, slots: readonly (TargetConfig | undefined)[], config: LoadBalancerConfig): string[] {
   const check = group.healthCheck;
   const lines = [
     `backend ${backendName(group.targetGroupId)}`,
@@ -311,9 +330,7 @@ function renderBackend(group: TargetGroupConfig, config: LoadBalancerConfig): st
       '  stick on var(txn.wharf_sticky)',
       `  http-response add-header Set-Cookie "${STICKINESS_COOKIE}=%[var(txn.wharf_sticky)]; Max-Age=${Math.round(group.stickinessSeconds)}; Path=/"`);
   }
-  for (const target of group.targets) {
-    if (isUsableAddress(target.address)) lines.push(`  server ${serverName(target.targetId)} ${serverArguments(group, target)}`);
-  }
+  slots.forEach((target, i) => lines.push(`  server ${slotName(i)} ${serverArguments(group, target)}`));
   return lines;
 }
 

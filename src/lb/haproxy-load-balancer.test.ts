@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, Agent, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { freeLoopbackPort as freePort, pollUntil as until } from '../testkit/polling.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
@@ -34,14 +36,6 @@ async function startBackend(name: string): Promise<Backend> {
   return backend;
 }
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function get(port: number, path: string, headers: Record<string, string> = {}, agent?: Agent): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers, agent: agent ?? false, timeout: 10_000 }, (res) => {
@@ -55,16 +49,6 @@ function get(port: number, path: string, headers: Record<string, string> = {}, a
     });
     req.end();
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function group(id: string, backends: Backend[], overrides: Partial<TargetGroupConfig> = {}): TargetGroupConfig {
@@ -115,7 +99,14 @@ describe('HaproxyLoadBalancer', () => {
     root = mkdtempSync(join(tmpdir(), 'wharf-lb-'));
     for (const name of ['a', 'b', 'c']) backends.push(await startBackend(name));
   });
+  /** HAProxies a test leaves without an owner, killed at the end whatever happens. */
+  const orphans: number[] = [];
   after(async () => {
+    for (const pid of orphans) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+    }
     for (const lb of dataPlanes) lb.destroy();
     for (const b of backends) b.server.close();
     rmSync(root, { recursive: true, force: true });
@@ -151,6 +142,48 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('reuses connections to targets, and a slot given to a new target reaches only it (regression: servers added with add server never reused a connection)', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const dir = 'reuse';
+    const lb = newDataPlane(dir);
+    const tg = group('arn:tg/reuse', [a]);
+    await lb.start(forwardConfig(port, [tg]));
+    await allHealthy(lb, 'arn:tg/reuse', 1);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 20; i++) assert.match((await get(port, '/', {}, agent)).body, /^a /);
+    const stat = await sendCommand(join(root, dir, 'runtime.sock'), 'show stat -1 4 -1', 5000);
+    const [header, ...rows] = stat.trim().split('\n');
+    const columns = header!.replace(/^# /, '').split(',');
+    const slot0 = rows.map((r) => r.split(',')).find((f) => f[columns.indexOf('svname')] === 'slot0')!;
+    assert.ok(Number(slot0[columns.indexOf('reuse')]) > 0, 'no backend connection was reused');
+    // a leaves slot 0, b takes it: every request goes to b, none over a's old connections.
+    await lb.apply(forwardConfig(port, [{ ...tg, targets: group('x', [b]).targets }]));
+    await allHealthy(lb, 'arn:tg/reuse', 1);
+    for (let i = 0; i < 10; i++) assert.match((await get(port, '/', {}, agent)).body, /^b /);
+    agent.destroy();
+    await lb.close();
+  });
+
+  it('grows the slots of a full group with one reload, and no reload until they are full again', async () => {
+    const [a] = backends as [Backend];
+    const port = await freePort();
+    const dir = 'slots';
+    const lb = newDataPlane(dir);
+    // Distinct addresses in the loopback range; only 127.0.0.1 answers (the test targets listen there).
+    const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ targetId: `t${i}`, address: `127.0.0.${i + 1}`, port: a.port, draining: false }));
+    const tg = { ...group('arn:tg/slots', []), targets: targets(16) };
+    await lb.start(forwardConfig(port, [tg]));
+    const before = await reloads(join(root, dir));
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(17) }]))).reloaded, true);
+    assert.equal(await reloads(join(root, dir)), before + 1);
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(32) }]))).reloaded, false);
+    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(1) }]))).reloaded, false);
+    await allHealthy(lb, 'arn:tg/slots', 1);
+    assert.match((await get(port, '/')).body, /^a /);
+    await lb.close();
+  });
+
   it('reports failing health checks with ELB reasons', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
@@ -159,8 +192,10 @@ describe('HaproxyLoadBalancer', () => {
     const tg = group('arn:tg/h', [a, b]);
     tg.targets.push({ targetId: 'closed', address: '127.0.0.1', port: closedPort, draining: false });
     await lb.start(forwardConfig(port, [tg]));
+    const healthy = (backend: Backend) => until(`${backend.name} healthy`, async () => ((await healthOf(lb, 'arn:tg/h'))[`${backend.name}:${backend.port}`]?.State === 'healthy' ? true : undefined));
     try {
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
+      await healthy(a);
+      await healthy(b);
       const health = await until('the closed port unhealthy', async () => {
         const h = await healthOf(lb, 'arn:tg/h');
         return h['closed']?.State === 'unhealthy' ? h : undefined;
@@ -174,8 +209,7 @@ describe('HaproxyLoadBalancer', () => {
       assert.deepEqual(mismatch, { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' });
       for (let i = 0; i < 4; i++) assert.match((await get(port, '/')).body, /^a /);
       b.healthStatus = 200;
-      await allHealthy(lb, 'arn:tg/h', 2).catch(() => undefined);
-      await until('b healthy again', async () => ((await healthOf(lb, 'arn:tg/h'))[`b:${b.port}`]?.State === 'healthy' ? true : undefined));
+      await healthy(b);
     } finally {
       b.healthStatus = 200;
       await lb.close();
@@ -267,6 +301,41 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
+  it('serves a network load balancer in mode tcp with TCP health checks', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('network');
+    const tg = group('arn:tg/tcp', [a, b]);
+    tg.healthCheck = { ...tg.healthCheck, protocol: 'TCP' };
+    await lb.start({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/tcp', weight: 1 }] } }],
+      targetGroups: [tg],
+    });
+    await allHealthy(lb, 'arn:tg/tcp', 2);
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
+  it('keeps a client on its target with the AWSALB cookie when stickiness is on', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('sticky');
+    await lb.start(forwardConfig(port, [group('arn:tg/sticky', [a, b], { stickinessSeconds: 600 })]));
+    await allHealthy(lb, 'arn:tg/sticky', 2);
+    const first = await get(port, '/');
+    const cookie = /^(AWSALB=[^;]+); Max-Age=600; Path=\//.exec(String(first.headers['set-cookie']))?.[1];
+    assert.ok(cookie, `no AWSALB cookie in ${String(first.headers['set-cookie'])}`);
+    const target = first.body.split(' ')[0];
+    for (let i = 0; i < 6; i++) assert.equal((await get(port, '/', { cookie })).body.split(' ')[0], target);
+    const unstuck = new Set<string>();
+    for (let i = 0; i < 6; i++) unstuck.add((await get(port, '/')).body.split(' ')[0]!);
+    assert.equal(unstuck.size, 2);
+    await lb.close();
+  });
+
   it('restarts a crashed HAProxy with its targets', async () => {
     const [a] = backends as [Backend];
     const port = await freePort();
@@ -282,8 +351,36 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
-  it('refuses a configuration HAProxy cannot load and keeps serving the previous one', async () => {
+  it('stops the HAProxy a dead server process left behind before starting its own', async () => {
     const [a] = backends as [Backend];
+    const port = await freePort();
+    const dir = join(root, 'orphan');
+    const config = forwardConfig(port, [group('arn:tg/o', [a])]);
+    const script = `import { HaproxyLoadBalancer } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+      const lb = new HaproxyLoadBalancer({ dir: ${JSON.stringify(dir)}, bindAddress: '127.0.0.1', threads: 1, log() {} });
+      await lb.start(${JSON.stringify(config)});
+      process.stdout.write('started\\n');
+      setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      owner.stdout.on('data', (d: Buffer) => { if (String(d).includes('started')) resolve(); });
+      owner.once('exit', (code) => reject(new Error(`the owner exited (${code})`)));
+    });
+    const orphan = Number(readFileSync(join(dir, 'haproxy.pid'), 'utf8'));
+    orphans.push(orphan);
+    owner.kill('SIGKILL');
+    await new Promise((resolve) => owner.once('exit', resolve));
+    assert.doesNotThrow(() => process.kill(orphan, 0), 'HAProxy outlived its owner');
+    const lb = newDataPlane('orphan');
+    await lb.start(config);
+    await until('the orphan gone', async () => { try { process.kill(orphan, 0); return undefined; } catch { return true; } });
+    await allHealthy(lb, 'arn:tg/o', 1);
+    assert.match((await get(port, '/')).body, /^a /);
+    await lb.close();
+  });
+
+  it('reports a configuration HAProxy cannot load, keeps serving the previous one, and still applies target changes', async () => {
+    const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
     const busy = createNetServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -294,10 +391,19 @@ describe('HaproxyLoadBalancer', () => {
       const lb = newDataPlane('busy-reload');
       await lb.start(forwardConfig(port, [group('arn:tg/x', [a])]));
       await allHealthy(lb, 'arn:tg/x', 1);
-      const twoListeners = forwardConfig(port, [group('arn:tg/x', [a])]);
+      const twoListeners = forwardConfig(port, [group('arn:tg/x', [b])]);
       twoListeners.listeners.push({ ...twoListeners.listeners[0]!, port: busyPort });
-      await assert.rejects(lb.apply(twoListeners), /HAProxy refused the new configuration|did not reload/);
-      assert.match((await get(port, '/')).body, /^a /);
+      const result = await lb.apply(twoListeners);
+      assert.equal(result.reloaded, false);
+      assert.match(result.refused ?? '', /HAProxy refused the new configuration|did not reload/);
+      // a made way for b although the listener could not be added.
+      await allHealthy(lb, 'arn:tg/x', 1);
+      assert.match((await get(port, '/')).body, /^b /);
+      // Asked again at once, it does not try again (nor reload): the same reason comes back.
+      const again = await lb.apply(twoListeners);
+      assert.deepEqual([again.reloaded, again.refused], [false, result.refused]);
+      // Back to what HAProxy runs: accepted without a reload.
+      assert.deepEqual(await lb.apply(forwardConfig(port, [group('arn:tg/x', [b])])), { reloaded: false, targetErrors: [] });
       await lb.close();
     } finally {
       busy.close();

@@ -9,16 +9,17 @@
  * master exits unexpectedly ──► back-off ──► started again from the last applied config
  * ```
  *
- * Targets never cause a reload: a new target is added at weight 0, marked down, then given its
- * weight, so it gets traffic only once its health checks pass (the group's healthy threshold); a
- * reload keeps the servers HAProxy runs and their health and drain states (server-state-file).
+ * Targets never cause a reload while their group has a free server slot (slots double when full,
+ * which takes one reload): a new target fills a slot at weight 0, is marked down, then gets its
+ * weight, so it receives traffic only once its health checks pass (the group's healthy
+ * threshold); a reload keeps every slot's target and its health and drain state (server-state-file).
  * Calls are serialized; every socket call and process wait has a timeout.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
-import { backendName, isUsableAddress, renderHaproxyConfig, serverArguments, serverName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
+import { backendName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
 import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
 import { ADDRESS_UNUSABLE, DRAINING, parseServerStats, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
 import * as timeouts from './timeouts.js';
@@ -44,14 +45,19 @@ export class DataPlaneError extends Error {
 export interface ApplyResult {
   /** Whether HAProxy was reloaded (listeners, rules or group settings changed). */
   reloaded: boolean;
+  /**
+   * Why HAProxy refused the configuration's listeners, rules or group settings (HAProxy's words):
+   * it keeps serving the ones it had, with the new targets of the groups it has.
+   */
+  refused?: string;
   /** Targets HAProxy refused, with its answer: they stay out of the data plane until the next apply. */
   targetErrors: { targetGroupId: string; targetId: string; error: string }[];
 }
 
 type Status = 'new' | 'running' | 'closing' | 'closed';
 
-/** A running HAProxy's servers: target group id → target id → the target as it was added, and when. */
-type RunningTargets = Map<string, Map<string, RunningTarget>>;
+/** A running HAProxy's server slots: target group id → slot index → the target in it (as it was added, and when), or a hole. */
+type RunningTargets = Map<string, (RunningTarget | undefined)[]>;
 interface RunningTarget { target: TargetConfig; addedAtMs: number }
 
 export class HaproxyLoadBalancer {
@@ -60,12 +66,16 @@ export class HaproxyLoadBalancer {
   #status: Status = 'new';
   #child: ChildProcess | undefined;
   #stderrTail: string[] = [];
-  /** The configuration last applied (what a restart after a crash comes back to). */
+  /** The configuration last applied: its targets are what HAProxy serves. */
   #desired: LoadBalancerConfig | undefined;
-  /** The rendered text HAProxy runs now (targets left out of it are runtime servers). */
+  /** The configuration HAProxy loaded last (differs from #desired while HAProxy refuses that one); a restart after a crash comes back to it. */
+  #loaded: LoadBalancerConfig | undefined;
+  /** The text of #loaded with the slots as they are now: a desired text that differs takes a reload. */
   #runningText = '';
+  /** The listeners, rules and group settings HAProxy last refused, why, and when: the same ones are tried again only after RELOAD_RETRY_MS. */
+  #refused: { structure: string; reason: string; atMs: number } | undefined;
   #running: RunningTargets = new Map();
-  /** backend/server → the health last reported, so a judged target keeps its state across reloads. */
+  /** `<group id> <target id>` → the health last reported, so a judged target keeps its state across reloads. */
   readonly #health = new Map<string, TargetHealth>();
   #queue: Promise<unknown> = Promise.resolve();
   #restartTimer: NodeJS.Timeout | undefined;
@@ -97,37 +107,57 @@ export class HaproxyLoadBalancer {
     if (this.#status !== 'new') return Promise.reject(new DataPlaneError(`cannot start a data plane that is ${this.#status}`));
     this.#status = 'running';
     return this.#serialized(async () => {
-      mkdirSync(this.#files.bodyDir, { recursive: true });
-      this.#stopOrphan();
+      try {
+        mkdirSync(this.#files.bodyDir, { recursive: true });
+        await this.#stopOrphan();
+        await this.#launch(config);
+      } catch (err) {
+        this.#status = 'closed';
+        throw err;
+      }
       this.#desired = config;
-      await this.#launch(config);
       const targetErrors = await this.#applyTargets(config);
-      this.#runningText = this.#render(config).text;
+      this.#runningText = this.#render(config, this.#running).text;
       return { reloaded: false, targetErrors };
     });
   }
 
   /**
    * Makes HAProxy serve `config`: a seamless reload when anything but targets changed, then the
-   * target changes over the runtime API. On a refused configuration HAProxy keeps serving the
-   * previous one and this rejects with HAProxy's reason.
+   * target changes over the runtime API. When HAProxy refuses the new listeners, rules or group
+   * settings (a port in use, say), it keeps serving its previous ones, target changes still go
+   * through, and the result says why; the same configuration is tried again after RELOAD_RETRY_MS.
    */
   apply(config: LoadBalancerConfig): Promise<ApplyResult> {
     return this.#serialized(async () => {
       this.#assertRunning();
-      if (!this.#child) {
-        // Crashed and not yet restarted: the restart will bring this configuration up.
-        this.#desired = config;
-        return { reloaded: false, targetErrors: [] };
-      }
-      const text = this.#render(config).text;
-      const reloaded = text !== this.#runningText;
-      if (reloaded) await this.#reload(config);
       this.#desired = config;
+      // Crashed and not yet restarted: the restart brings these targets up.
+      if (!this.#child) return { reloaded: false, targetErrors: [] };
+      const text = this.#render(config, this.#slotsFor(config)).text;
+      let reloaded = false;
+      let refused: string | undefined;
+      if (text !== this.#runningText) {
+        // Targets move between applies; what HAProxy refused is the rest.
+        const structure = JSON.stringify({ ...config, targetGroups: config.targetGroups.map((g) => ({ ...g, targets: [] })) });
+        if (this.#refused?.structure === structure && Date.now() - this.#refused.atMs < timeouts.RELOAD_RETRY_MS) {
+          refused = this.#refused.reason;
+        } else {
+          try {
+            await this.#reload(config);
+            reloaded = true;
+            this.#refused = undefined;
+          } catch (err) {
+            if (!(err instanceof DataPlaneError)) throw err;
+            refused = err.message;
+            this.#refused = { structure, reason: refused, atMs: Date.now() };
+          }
+        }
+      }
       const targetErrors = await this.#applyTargets(config);
       // What HAProxy runs now: a reload is needed next time only if something but targets changes.
-      this.#runningText = this.#render(config).text;
-      return { reloaded, targetErrors };
+      this.#runningText = this.#render(this.#loaded!, this.#running).text;
+      return { reloaded, targetErrors, ...(refused !== undefined ? { refused } : {}) };
     });
   }
 
@@ -144,18 +174,20 @@ export class HaproxyLoadBalancer {
       for (const group of this.#desired?.targetGroups ?? []) {
         const backend = backendName(group.targetGroupId);
         const healths = new Map<string, TargetHealth>();
+        const slots = this.#running.get(group.targetGroupId) ?? [];
         for (const target of group.targets) {
-          const key = `${backend}/${serverName(target.targetId)}`;
           if (!isUsableAddress(target.address)) {
             healths.set(target.targetId, ADDRESS_UNUSABLE);
             continue;
           }
-          const running = this.#running.get(group.targetGroupId)?.get(target.targetId);
+          const key = `${group.targetGroupId} ${target.targetId}`;
+          const slot = slots.findIndex((r) => r?.target.targetId === target.targetId);
+          const running = slots[slot];
           let health = target.draining ? DRAINING : REGISTRATION_IN_PROGRESS;
           if (running) {
             const check = group.healthCheck;
             const initialChecksDue = Date.now() - running.addedAtMs >= (check.unhealthyThreshold * check.intervalSeconds + check.timeoutSeconds) * 1000;
-            health = targetHealthOf(byName.get(key), target.draining, this.#health.get(key), initialChecksDue);
+            health = targetHealthOf(byName.get(`${backend}/${slotName(slot)}`), target.draining, this.#health.get(key), initialChecksDue);
           }
           this.#health.set(key, health);
           healths.set(target.targetId, health);
@@ -195,21 +227,34 @@ export class HaproxyLoadBalancer {
     return next;
   }
 
-  /** The configuration text for `config` with the servers HAProxy runs now (new targets are added after). */
-  #render(config: LoadBalancerConfig) {
-    const withRunningTargets: LoadBalancerConfig = {
-      ...config,
-      targetGroups: config.targetGroups.map((g) => ({ ...g, targets: [...(this.#running.get(g.targetGroupId)?.values() ?? [])].map((r) => r.target) })),
-    };
-    return renderHaproxyConfig(withRunningTargets, { files: this.#files, bindAddress: this.#options.bindAddress, ...(this.#options.threads ? { threads: this.#options.threads } : {}) });
+  /** The configuration text for `config` with these slots (targets added later fill free slots at run time). */
+  #render(config: LoadBalancerConfig, slots: RunningTargets) {
+    const targets = new Map([...slots].map(([id, s]) => [id, s.map((r) => r?.target)]));
+    return renderHaproxyConfig(config, {
+      files: this.#files, bindAddress: this.#options.bindAddress, slots: targets, ...(this.#options.threads ? { threads: this.#options.threads } : {}),
+    });
+  }
+
+  /**
+   * The slots each group of `config` needs: the running ones (a group's targets stay where they
+   * are), grown to fit every target that will hold a slot once `config` is applied.
+   */
+  #slotsFor(config: LoadBalancerConfig): RunningTargets {
+    return new Map(config.targetGroups.map((group) => {
+      const current = this.#running.get(group.targetGroupId) ?? [];
+      const held = new Set(current.flatMap((r) => (r ? [r.target.targetId] : [])));
+      const needed = group.targets.filter((t) => isUsableAddress(t.address) && (held.has(t.targetId) || !t.draining)).length;
+      const capacity = Math.max(current.length, slotCapacity(needed));
+      return [group.targetGroupId, [...current, ...Array<undefined>(capacity - current.length).fill(undefined)]];
+    }));
   }
 
   #writeBodies(bodies: Map<string, string>): void {
     for (const [name, body] of bodies) writeFileSync(join(this.#files.bodyDir, name), body);
   }
 
-  /** An HAProxy left by a previous server process (it crashed) holds our ports: stop it. */
-  #stopOrphan(): void {
+  /** An HAProxy left by a previous server process (it crashed) holds our ports: stop it, and wait until it has gone. */
+  async #stopOrphan(): Promise<void> {
     if (!existsSync(this.#files.pidFile)) return;
     const pid = Number(readFileSync(this.#files.pidFile, 'utf8').trim());
     let cmdline = '';
@@ -221,14 +266,17 @@ export class HaproxyLoadBalancer {
       try {
         process.kill(pid, 'SIGTERM');
       } catch { /* already gone */ }
+      const deadline = Date.now() + timeouts.CLOSE_GRACE_MS;
+      while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await delay(timeouts.POLL_INTERVAL_MS);
     }
     rmSync(this.#files.pidFile, { force: true });
   }
 
   /** Starts the master with `config` (no targets yet: they are added at run time) and waits for its worker. */
   async #launch(config: LoadBalancerConfig): Promise<void> {
-    this.#running = new Map(config.targetGroups.map((g) => [g.targetGroupId, new Map()]));
-    const rendered = this.#render(config);
+    this.#running = new Map();
+    const slots = this.#slotsFor(config);
+    const rendered = this.#render(config, slots);
     this.#writeBodies(rendered.bodies);
     writeFileSync(this.#files.config, rendered.text);
     rmSync(this.#files.masterSocket, { force: true });
@@ -262,6 +310,8 @@ export class HaproxyLoadBalancer {
     }
     // Only a process that served is restarted when it exits; one that never came up is an error.
     child.once('exit', (code, signal) => this.#onExit(child, code, signal));
+    this.#running = slots;
+    this.#loaded = config;
     this.#runningText = rendered.text;
     this.#options.log({ msg: 'HAProxy started', pid: child.pid, dir: this.#options.dir });
   }
@@ -287,10 +337,10 @@ export class HaproxyLoadBalancer {
     const backoffMs = Math.min(timeouts.RESTART_MAX_MS, timeouts.RESTART_BACKOFF_MS * 2 ** (this.#crashesInARow - 1));
     this.#restartTimer = setTimeout(() => {
       void this.#serialized(async () => {
-        if (this.#status !== 'running' || this.#child || !this.#desired) return;
-        await this.#launch(this.#desired);
+        if (this.#status !== 'running' || this.#child || !this.#loaded || !this.#desired) return;
+        await this.#launch(this.#loaded);
         await this.#applyTargets(this.#desired);
-        this.#runningText = this.#render(this.#desired).text;
+        this.#runningText = this.#render(this.#loaded, this.#running).text;
         this.#crashesInARow = 0;
       }).catch((err: unknown) => {
         this.#options.log({ msg: 'HAProxy restart failed', error: String(err), dir: this.#options.dir });
@@ -312,7 +362,8 @@ export class HaproxyLoadBalancer {
 
   /** Validates, saves the servers' state, and has the master reload: listeners pass to the new worker. */
   async #reload(config: LoadBalancerConfig): Promise<void> {
-    const rendered = this.#render(config);
+    const slots = this.#slotsFor(config);
+    const rendered = this.#render(config, slots);
     this.#writeBodies(rendered.bodies);
     const candidate = `${this.#files.config}.new`;
     writeFileSync(candidate, rendered.text);
@@ -321,6 +372,7 @@ export class HaproxyLoadBalancer {
     writeFileSync(this.#files.serverStateFile, state);
     const before = await this.#processes();
     const previousText = this.#runningText;
+    this.#stderrTail = [];
     renameSync(candidate, this.#files.config);
     // The master answers nothing to `reload` (HAProxy 2.6): completion is read from `show proc`.
     await sendCommand(this.#files.masterSocket, 'reload', timeouts.COMMAND_TIMEOUT_MS).catch(() => '');
@@ -339,8 +391,9 @@ export class HaproxyLoadBalancer {
       }
     }
     this.#runningText = rendered.text;
+    this.#loaded = config;
     // Target groups that went away took their servers with them; new ones start empty.
-    this.#running = new Map(config.targetGroups.map((g) => [g.targetGroupId, this.#running.get(g.targetGroupId) ?? new Map()]));
+    this.#running = slots;
     this.#options.log({ msg: 'HAProxy reloaded', dir: this.#options.dir });
   }
 
@@ -354,12 +407,12 @@ export class HaproxyLoadBalancer {
     });
   }
 
-  /** Brings the running servers to the configuration's targets over the runtime API. */
+  /** Brings the running slots to the configuration's targets over the runtime API. */
   async #applyTargets(config: LoadBalancerConfig): Promise<ApplyResult['targetErrors']> {
     const errors: ApplyResult['targetErrors'] = [];
     for (const group of config.targetGroups) {
-      const running = this.#running.get(group.targetGroupId);
-      if (!running) continue;
+      const slots = this.#running.get(group.targetGroupId);
+      if (!slots) continue;
       const backend = backendName(group.targetGroupId);
       const wanted = new Map(group.targets.filter((t) => isUsableAddress(t.address)).map((t) => [t.targetId, t]));
       const attempt = async (targetId: string, work: () => Promise<void>) => {
@@ -370,67 +423,63 @@ export class HaproxyLoadBalancer {
           errors.push({ targetGroupId: group.targetGroupId, targetId, error: err instanceof Error ? err.message : String(err) });
         }
       };
-      for (const [targetId, { target: current, addedAtMs }] of running) {
-        const target = wanted.get(targetId);
-        const server = `${backend}/${serverName(targetId)}`;
+      for (const [i, running] of slots.entries()) {
+        if (!running) continue;
+        const { target: current, addedAtMs } = running;
+        const target = wanted.get(current.targetId);
+        const server = `${backend}/${slotName(i)}`;
         if (!target || target.address !== current.address || target.port !== current.port) {
-          await attempt(targetId, async () => {
-            await this.#removeServer(server);
-            running.delete(targetId);
-            this.#health.delete(server);
+          await attempt(current.targetId, async () => {
+            await this.#emptySlot(server);
+            slots[i] = undefined;
+            this.#health.delete(`${group.targetGroupId} ${current.targetId}`);
           });
         } else if (target.draining !== current.draining) {
-          await attempt(targetId, async () => {
+          await attempt(current.targetId, async () => {
             await this.#command(`set server ${server} state ${target.draining ? 'drain' : 'ready'}`, '');
-            running.set(targetId, { target, addedAtMs });
+            slots[i] = { target, addedAtMs };
           });
         }
       }
       for (const [targetId, target] of wanted) {
         // A target deregistered before it was ever added has nothing to drain.
-        if (running.has(targetId) || target.draining) continue;
+        if (target.draining || slots.some((r) => r?.target.targetId === targetId)) continue;
+        const free = slots.indexOf(undefined);
+        if (free < 0) {
+          errors.push({ targetGroupId: group.targetGroupId, targetId, error: 'no free server slot' });
+          continue;
+        }
         await attempt(targetId, async () => {
-          await this.#addServer(group, target);
-          running.set(targetId, { target, addedAtMs: Date.now() });
+          await this.#fillSlot(`${backend}/${slotName(free)}`, target);
+          slots[free] = { target, addedAtMs: Date.now() };
         });
       }
     }
     return errors;
   }
 
-  /** Adds a server that receives nothing until its health checks pass the healthy threshold. */
-  async #addServer(group: TargetGroupConfig, target: TargetConfig): Promise<void> {
-    const server = `${backendName(group.targetGroupId)}/${serverName(target.targetId)}`;
-    await this.#command(`add server ${server} ${serverArguments(group, target, 0)}`, 'New server registered.');
+  /** Puts a target in a free slot; it receives nothing until its health checks pass the healthy threshold. */
+  async #fillSlot(server: string, target: TargetConfig): Promise<void> {
+    await this.#command(`set server ${server} addr ${target.address} port ${target.port}`, /changed|no need to change/);
     try {
-      await this.#command(`enable health ${server}`, '');
+      await this.#command(`set weight ${server} 0`, '');
       await this.#command(`set server ${server} state ready`, '');
       // Leaving maintenance counts a checked server as up; marking it down makes it earn that.
       await this.#command(`set server ${server} health down`, '');
       await this.#command(`set weight ${server} ${TARGET_WEIGHT}`, '');
     } catch (err) {
-      await this.#removeServer(server).catch(() => undefined);
+      await this.#emptySlot(server).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Takes a server out: maintenance, its open sessions cut, then deleted. */
-  async #removeServer(server: string): Promise<void> {
+  /** Empties a slot: maintenance (no traffic, no checks), its open sessions cut. */
+  async #emptySlot(server: string): Promise<void> {
     await this.#command(`set server ${server} state maint`, '');
     await this.#command(`shutdown sessions server ${server}`, '');
-    // Sessions end asynchronously; deletion is refused until they have.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#command(`del server ${server}`, 'Server deleted.');
-        return;
-      } catch (err) {
-        if (attempt >= 20 || (err instanceof HaproxyCommandError && err.retryable)) throw err;
-        await delay(timeouts.POLL_INTERVAL_MS);
-      }
-    }
   }
 
-  #command(command: string, expected: string): Promise<void> {
+  #command(command: string, expected: string | RegExp): Promise<void> {
     return expectAnswer(this.#files.runtimeSocket, command, expected, timeouts.COMMAND_TIMEOUT_MS);
   }
 

@@ -40,10 +40,10 @@ export function sendCommand(socketPath: string, command: string, timeoutMs: numb
 }
 
 /**
- * Sends a command whose success HAProxy answers with `expected` (or with nothing when `expected`
- * is empty); any other answer is an error naming HAProxy's own message.
+ * Sends a command whose success HAProxy answers with `expected` (nothing when it is empty, or an
+ * answer it matches); any other answer is an error naming HAProxy's own message.
  */
-export async function expectAnswer(socketPath: string, command: string, expected: string, timeoutMs: number): Promise<void> {
+export async function expectAnswer(socketPath: string, command: string, expected: string | RegExp, timeoutMs: number): Promise<void> {
   const answer = (await sendCommand(socketPath, command, timeoutMs)).trim();
-  if (answer !== expected) throw new HaproxyCommandError(`HAProxy refused '${command}': ${answer || '(no answer)'}`, command, false);
+  if (typeof expected === 'string' ? answer !== expected : !expected.test(answer)) throw new HaproxyCommandError(`HAProxy refused '${command}': ${answer || '(no answer)'}`, command, false);
 }

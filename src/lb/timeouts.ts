@@ -6,6 +6,8 @@ export const COMMAND_TIMEOUT_MS = 5000;
 export const START_TIMEOUT_MS = 15_000;
 /** A reload re-executes the master and forks a new worker: as long as a start. */
 export const RELOAD_TIMEOUT_MS = 15_000;
+/** A configuration HAProxy refused (a listener's port in use, say) is tried again after this, not on every apply. */
+export const RELOAD_RETRY_MS = 10_000;
 /** `haproxy -c` on a new configuration before it is loaded. */
 export const VALIDATE_TIMEOUT_MS = 15_000;
 /** close(): how long HAProxy may finish open requests after a soft stop before it is killed. */
