@@ -76,9 +76,7 @@ export function ruleNotFound(arn: string): RuleNotFoundException {
 
 /** The target group an ARN names (a forward action's target), or TargetGroupNotFound. */
 export async function requireTargetGroup(ctx: DomainContext, arn: string): Promise<Entry<TargetGroupRecord>> {
-  const ref = parseElbArn(arn);
-  if (ref?.kind !== 'targetgroup') throw new ElbValidationError(`'${arn}' is not a valid target group ARN`);
-  const entry = await readByArn<TargetGroupRecord>(ctx.store, ref.key, arn, (r) => r.TargetGroupArn);
+  const entry = await readByArn<TargetGroupRecord>(ctx.store, refOf(arn, 'targetgroup').key, arn, (r) => r.TargetGroupArn);
   if (entry === undefined) throw new TargetGroupNotFoundException(`Target group '${arn}' not found`);
   return entry;
 }

@@ -292,7 +292,8 @@ async function readLoadBalancing(
     const tg = await requireTargetGroup(ctx, arn).catch(() => undefined);
     if (!tg) continue;
     groups.set(arn, tg.value);
-    targetGroups.set(arn, { deregistrationDelayMs: deregistrationDelayMs(tg.value) });
+    // A group no load balancer uses drains nothing: its deregistered targets go at once.
+    targetGroups.set(arn, { deregistrationDelayMs: usage.has(arn) ? deregistrationDelayMs(tg.value) : 0 });
     for (const t of await targetsOf(ctx, tg.value)) {
       if (t.taskArn !== undefined && taskArns.has(t.taskArn)) targets.push({ ...t, health: effectiveHealth(tg.value, t, usage.has(arn)) });
     }

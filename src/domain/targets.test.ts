@@ -82,6 +82,15 @@ describe('targets', () => {
     assert.deepEqual(await health(ctx, arn), [['10.0.0.1:80', 'initial', 'Elb.RegistrationInProgress']]);
   });
 
+  it('in a group no load balancer uses, a deregistered target is gone at once', async () => {
+    const ctx = elbContext();
+    const arn = (await createTargetGroup(ctx, { Name: 'web', Protocol: 'HTTP', Port: 80, TargetType: 'ip' })).TargetGroups[0]!.TargetGroupArn!;
+    await registerTargets(ctx, { TargetGroupArn: arn, Targets: [{ Id: '10.0.0.1' }, { Id: '10.0.0.2' }] });
+    await deregisterTargets(ctx, { TargetGroupArn: arn, Targets: [{ Id: '10.0.0.1' }] });
+    assert.deepEqual(await health(ctx, arn), [['10.0.0.2:80', 'unused', 'Target.NotInUse']]);
+    assert.deepEqual(await health(ctx, arn, [{ Id: '10.0.0.1', Port: 80 }]), [['10.0.0.1:80', 'unused', 'Target.NotRegistered']]);
+  });
+
   it('refuses bad targets with InvalidTarget, writing none of the batch', async () => {
     const ctx = elbContext();
     await instance(ctx, 'a1', 'i-0123456789abcdef0');

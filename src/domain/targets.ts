@@ -111,14 +111,17 @@ export async function deregisterTargets(ctx: DomainContext, input: DeregisterTar
 /**
  * Each registration with its health. Asked for specific targets, a target that is not registered
  * answers `unused` / `Target.NotRegistered`; a target without a port means all its registrations.
- * A deregistered target is answered as draining until its deregistration delay is over.
+ * A deregistered target is answered as draining until its deregistration delay is over (at once
+ * when no load balancer uses the group).
  */
 export async function describeTargetHealth(ctx: DomainContext, input: DescribeTargetHealthInput): Promise<{ TargetHealthDescriptions: Wire<TargetHealthDescription>[] }> {
   const tg = (await requireTargetGroup(ctx, input.TargetGroupArn ?? '')).value;
   const used = (await loadBalancersByTargetGroup(ctx)).has(tg.TargetGroupArn);
   const nowMs = ctx.nowMs();
+  // Without a load balancer nothing drains: a deregistered target is gone at once.
+  const delayMs = used ? deregistrationDelayMs(tg) : 0;
   const all = (await ctx.store.list<TargetRecord>(keys.targetsOf(tg.TargetGroupName))).map((e) => e.value)
-    .filter((t) => t.deregisteredAt === undefined || t.deregisteredAt * 1000 + deregistrationDelayMs(tg) > nowMs);
+    .filter((t) => t.deregisteredAt === undefined || t.deregisteredAt * 1000 + delayMs > nowMs);
   if (!input.Targets?.length) return { TargetHealthDescriptions: all.map((t) => describeOne(tg, t, used)) };
   const out: Wire<TargetHealthDescription>[] = [];
   for (const asked of input.Targets) {

@@ -46,14 +46,6 @@ export class TooManyRulesException extends WharfError {
   constructor(message: string) { super('TooManyRules', message); }
 }
 
-export class TooManyActionsException extends WharfError {
-  constructor(message: string) { super('TooManyActions', message); }
-}
-
-export class TooManyTargetGroupsException extends WharfError {
-  constructor(message: string) { super('TooManyTargetGroups', message); }
-}
-
 export class TargetGroupNotFoundException extends WharfError {
   constructor(message = 'One or more target groups not found') { super('TargetGroupNotFound', message); }
 }
@@ -112,4 +104,8 @@ export class InvalidTargetException extends WharfError {
 
 export class TooManyTargetsException extends WharfError {
   constructor(message: string) { super('TooManyTargets', message); }
+}
+
+export class TooManyTargetGroupsException extends WharfError {
+  constructor(message: string) { super('TooManyTargetGroups', message); }
 }

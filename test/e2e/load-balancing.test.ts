@@ -1,35 +1,34 @@
 /**
  * Services behind a Wharf load balancer on real containers, with a request stream running through
  * it the whole time: a rolling deployment and a scale-in fail no request, and a task whose
- * container is killed stops failing requests within one health-check interval.
+ * container is killed stops failing requests within one health-check interval. Two instances,
+ * each a network namespace with its own dockerd and agent (startHosts), so the load balancer
+ * reaches tasks at the address each agent dials from.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createLoadBalancedService } from '../../src/testkit/load-balanced-service.js';
 import { startRequestStream, type RequestStreamSummary } from '../../src/testkit/request-stream.js';
-import { ensureTestImage } from '../../src/testkit/test-image.js';
-import { startWharf, type WharfProcesses } from '../../src/testkit/wharf-processes.js';
-import { waitForConnectedInstances } from './helpers.js';
+import { startHosts, type InstanceHosts } from '../../src/testkit/instance-hosts.js';
+import type { WharfProcesses } from '../../src/testkit/wharf-processes.js';
 
 /** ELB's shortest interval; the target group's checks run this often. */
 const HEALTH_CHECK_INTERVAL_SECONDS = 5;
 
 describe('services behind a load balancer', () => {
+  let h: InstanceHosts;
   let w: WharfProcesses;
   let elb: ElasticLoadBalancingV2Client;
 
   before(async () => {
-    await ensureTestImage();
     // Tasks behind a load balancer count as healthy once their targets are; the ready delay only
     // matters for tasks without one.
-    w = await startWharf({ serverArgs: ['--task-ready-delay-seconds', '1'] });
+    h = await startHosts({ count: 2, serverArgs: ['--task-ready-delay-seconds', '1'] });
+    w = h.wharf;
     elb = new ElasticLoadBalancingV2Client({ endpoint: w.url, region: 'us-east-1', credentials: w.credentials, maxAttempts: 1 });
-    await w.startAgent({ dataDir: `${w.dataDir}/agent-main` });
-    await waitForConnectedInstances(w.ecs, w.cluster);
   });
-  after(async () => { elb?.destroy(); await w?.stop(); });
+  after(async () => { elb?.destroy(); await h?.stop(); });
 
   const describeFailures = (s: RequestStreamSummary) =>
     `${s.failed} failed and ${s.non2xx} non-2xx of ${s.requests}: ${JSON.stringify(s.failures.slice(0, 5))}`;
@@ -68,7 +67,7 @@ describe('services behind a load balancer', () => {
       await new Promise((r) => setTimeout(r, 500));
       const [victim] = await svc.runningTasks();
       killedAtMs = stream.elapsedMs();
-      execFileSync('docker', ['kill', victim!.containers![0]!.runtimeId!]);
+      await h.hostOf(victim!.containerInstanceArn!)!.docker(['kill', victim!.containers![0]!.runtimeId!]);
       // The service replaces it; the stream keeps going through the replacement.
       await svc.waitForHealthyTargets(2);
     } finally {

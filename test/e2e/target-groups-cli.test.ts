@@ -45,8 +45,9 @@ it('manages a target group and its targets with the AWS CLI', async () => {
     ['10.9.0.1', 8080, 'unused', 'Target.NotInUse'], ['10.9.0.2', 8081, 'unused', 'Target.NotInUse'],
   ]);
   await elbv2('deregister-targets', '--target-group-arn', tg.TargetGroupArn, '--targets', 'Id=10.9.0.1');
-  const after = await elbv2('describe-target-health', '--target-group-arn', tg.TargetGroupArn, '--targets', 'Id=10.9.0.1');
-  assert.equal(after.TargetHealthDescriptions[0].TargetHealth.State, 'draining');
+  // No load balancer uses the group, so nothing drains: the target is no longer registered.
+  const after = await elbv2('describe-target-health', '--target-group-arn', tg.TargetGroupArn, '--targets', 'Id=10.9.0.1,Port=8080');
+  assert.deepEqual([after.TargetHealthDescriptions[0].TargetHealth.State, after.TargetHealthDescriptions[0].TargetHealth.Reason], ['unused', 'Target.NotRegistered']);
 
   await assert.rejects(elbv2('create-target-group', '--name', name, '--protocol', 'TCP', '--port', '80'), (e: Error & { stderr?: string }) =>
     /DuplicateTargetGroupName/.test(e.stderr ?? '') && /exists, but with different settings/.test(e.stderr ?? ''));

@@ -46,17 +46,19 @@ function paramTree(params: Iterable<[string, string]>): ParamNode {
 export function queryInput(model: ServiceModel, operation: string, params: Iterable<[string, string]>): Record<string, unknown> {
   const inputShape = model.operations[operation]?.input;
   if (inputShape === undefined) return {};
-  const value = readShape(model, inputShape, paramTree(params));
+  const value = readShape(model, { shape: inputShape }, paramTree(params));
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
 
-function readShape(model: ServiceModel, shapeName: string, node: ParamNode): unknown {
-  const shape = model.shapes[shapeName];
+/** The value at `node` for a member of shape `ref.shape`; `flattened` may sit on the shape or on the reference, as in botocore. */
+function readShape(model: ServiceModel, ref: MemberRef, node: ParamNode): unknown {
+  const shape = model.shapes[ref.shape];
   if (shape === undefined) return node.value;
+  const flattened = shape.flattened === true || ref.flattened === true;
   switch (shape.type) {
     case 'structure': return readStructure(model, shape, node);
-    case 'list': return readList(model, shape, node);
-    case 'map': return readMap(model, shape, node);
+    case 'list': return readList(model, shape, flattened, node);
+    case 'map': return readMap(model, shape, flattened, node);
     case 'boolean': return node.value === 'true' ? true : node.value === 'false' ? false : node.value;
     case 'integer':
     case 'long': return /^-?\d+$/.test(node.value ?? '') ? Number(node.value) : node.value;
@@ -73,30 +75,30 @@ function readStructure(model: ServiceModel, shape: ShapeModel, node: ParamNode):
   for (const [name, ref] of Object.entries(shape.members ?? {})) {
     const child = node.children.get(ref.locationName ?? name);
     if (child === undefined) continue;
-    const value = readShape(model, ref.shape, child);
+    const value = readShape(model, ref, child);
     if (value !== undefined) out[name] = value;
   }
   return out;
 }
 
-function readList(model: ServiceModel, shape: ShapeModel, node: ParamNode): unknown {
+function readList(model: ServiceModel, shape: ShapeModel, flattened: boolean, node: ParamNode): unknown {
   const member = shape.member as MemberRef;
-  const items = shape.flattened === true ? node : node.children.get(member.locationName ?? 'member');
+  const items = flattened ? node : node.children.get(member.locationName ?? 'member');
   if (items === undefined) return node.value === '' ? [] : node.value;
-  return positional(items).map((child) => readShape(model, member.shape, child) ?? null);
+  return positional(items).map((child) => readShape(model, member, child) ?? null);
 }
 
-function readMap(model: ServiceModel, shape: ShapeModel, node: ParamNode): unknown {
+function readMap(model: ServiceModel, shape: ShapeModel, flattened: boolean, node: ParamNode): unknown {
   const key = shape.key as MemberRef;
   const value = shape.value as MemberRef;
-  const entries = shape.flattened === true ? node : node.children.get('entry');
+  const entries = flattened ? node : node.children.get('entry');
   if (entries === undefined) return node.value === '' ? {} : node.value;
   const out: Record<string, unknown> = {};
   for (const entry of positional(entries)) {
     const k = entry.children.get(key.locationName ?? 'key')?.value;
     const v = entry.children.get(value.locationName ?? 'value');
     if (k === undefined) continue;
-    out[k] = v === undefined ? null : readShape(model, value.shape, v) ?? null;
+    out[k] = v === undefined ? null : readShape(model, value, v) ?? null;
   }
   return out;
 }

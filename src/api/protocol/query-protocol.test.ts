@@ -318,12 +318,14 @@ const miniModel: ServiceModel = {
     In: { type: 'structure', members: {
       Flat: { shape: 'FlatList' }, Named: { shape: 'NamedList', locationName: 'Item' }, Dims: { shape: 'Map' }, FlatDims: { shape: 'FlatMap' },
       At: { shape: 'Time' }, Ratio: { shape: 'Double' }, Count: { shape: 'Int' }, Empty: { shape: 'NamedList' }, Nested: { shape: 'In' },
+      RefFlat: { shape: 'PlainList', flattened: true },
     } },
     Out: { type: 'structure', members: {
       Flat: { shape: 'FlatList' }, Named: { shape: 'NamedList' }, Dims: { shape: 'Map' }, At: { shape: 'Time' }, Data: { shape: 'Blob' },
       Text: { shape: 'Str', locationName: 'Label' },
     } },
     FlatList: { type: 'list', member: { shape: 'Str' }, flattened: true },
+    PlainList: { type: 'list', member: { shape: 'Str' } },
     NamedList: { type: 'list', member: { shape: 'Str', locationName: 'item' } },
     Map: { type: 'map', key: { shape: 'Str' }, value: { shape: 'Int' } },
     FlatMap: { type: 'map', key: { shape: 'Str', locationName: 'Name' }, value: { shape: 'Str', locationName: 'Val' }, flattened: true },
@@ -343,12 +345,12 @@ test('query parameters: flattened and renamed lists, maps, positions in numeric 
     ['Dims.entry.1.key', 'cpu'], ['Dims.entry.1.value', '5'], ['Dims.entry.2.key', 'mem'], ['Dims.entry.2.value', 'x'],
     ['FlatDims.1.Name', 'k'], ['FlatDims.1.Val', 'v'],
     ['At', '2024-05-17T12:34:56.5Z'], ['Ratio', '0.25'], ['Count', '-3'], ['Empty', ''],
-    ['Nested.Count', '1'], ['Nested.At', 'yesterday'], ['Unknown', 'u'],
+    ['Nested.Count', '1'], ['Nested.At', 'yesterday'], ['Unknown', 'u'], ['RefFlat.1', 'r1'], ['RefFlat.member.2', 'not flattened'],
   ]);
   assert.deepEqual(input, {
     Flat: ['a', 'b', 'c'], Named: ['n1'], Dims: { cpu: 5, mem: 'x' }, FlatDims: { k: 'v' },
     At: Date.parse('2024-05-17T12:34:56.5Z') / 1000, Ratio: 0.25, Count: -3, Empty: [],
-    Nested: { Count: 1, At: 'yesterday' },
+    Nested: { Count: 1, At: 'yesterday' }, RefFlat: ['r1'],
   });
   assert.deepEqual(queryInput(miniModel, 'Op', [['Count', '1.5'], ['Ratio', 'NaN'], ['At', '1700000000']]), { Count: '1.5', Ratio: 'NaN', At: 1700000000 });
   assert.deepEqual(queryInput(miniModel, 'Unknown', [['Count', '1']]), {});
