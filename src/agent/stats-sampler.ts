@@ -207,16 +207,18 @@ export class StatsSampler {
     const tasks = this.#o.tasks();
     const seen = new Set<string>();
     const work = tasks.flatMap((t) => t.containerIds.map((id) => ({ task: t, id })));
-    const readings = new Map<string, ContainerUsageReading | undefined>();
+    // Each reading keeps its own time: with Docker's call, 100 containers take a while to read.
+    const readings = new Map<string, { atMs: number; reading: ContainerUsageReading | undefined }>();
     const concurrency = this.#o.concurrency ?? 8;
     let next = 0;
     const worker = async () => {
       while (next < work.length && !this.#closed) {
         const { id } = work[next++]!;
-        readings.set(id, await this.#o.source.read(id, this.#abort.signal).catch((err: unknown) => {
+        const reading = await this.#o.source.read(id, this.#abort.signal).catch((err: unknown) => {
           this.#o.logger.debug('container stats read failed', { containerId: id, error: err });
           return undefined;
-        }));
+        });
+        readings.set(id, { atMs: this.#o.clock.now(), reading });
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
@@ -228,13 +230,13 @@ export class StatsSampler {
       let complete = task.containerIds.length > 0;
       for (const id of task.containerIds) {
         seen.add(id);
-        const r = readings.get(id);
+        const { atMs, reading: r } = readings.get(id) ?? { atMs: nowMs, reading: undefined };
         const prev = this.#previous.get(id);
         if (r === undefined) { complete = false; this.#previous.delete(id); continue; }
-        this.#previous.set(id, { atMs: nowMs, cpuNanos: r.cpuNanos });
+        this.#previous.set(id, { atMs, cpuNanos: r.cpuNanos });
         memoryBytes += r.memoryBytes;
-        if (prev === undefined || nowMs <= prev.atMs || r.cpuNanos < prev.cpuNanos) { complete = false; continue; }
-        cpuUnits += ((r.cpuNanos - prev.cpuNanos) / ((nowMs - prev.atMs) * 1e6)) * 1024;
+        if (prev === undefined || atMs <= prev.atMs || r.cpuNanos < prev.cpuNanos) { complete = false; continue; }
+        cpuUnits += ((r.cpuNanos - prev.cpuNanos) / ((atMs - prev.atMs) * 1e6)) * 1024;
       }
       if (complete) samples.push({ taskArn: task.taskArn, timestampMs: nowMs, cpuUnits: round2(cpuUnits), memoryMiB: round2(memoryBytes / 1048576) });
     }

@@ -52,7 +52,8 @@ export async function putMetricAlarm(ctx: DomainContext, config: AlarmConfigurat
         StateValue: existing.value.StateValue, StateReason: existing.value.StateReason,
         ...(existing.value.StateReasonData !== undefined ? { StateReasonData: existing.value.StateReasonData } : {}),
         StateUpdatedTimestamp: existing.value.StateUpdatedTimestamp, StateTransitionedTimestamp: existing.value.StateTransitionedTimestamp,
-        tags: config.tags.length > 0 ? config.tags : existing.value.tags,
+        // As CloudWatch: tags given when updating an existing alarm are ignored (TagResource changes them).
+        tags: existing.value.tags,
       }
       : {
         ...config, AlarmArn: `arn:${ctx.scope.partition}:cloudwatch:${ctx.scope.region}:${ctx.scope.accountId}:alarm:${config.AlarmName}`,

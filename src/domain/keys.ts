@@ -46,8 +46,16 @@ export const keys = {
   loadBalancers: () => 'elbv2/load-balancers/',
   listener: (loadBalancerName: string, listenerId: string) => `elbv2/listeners/${loadBalancerName}/${listenerId}`,
   listenersOf: (loadBalancerName: string) => `elbv2/listeners/${loadBalancerName}/`,
+  /**
+   * A listener port taken: every load balancer listens on the one Wharf host, so a port serves one
+   * listener of one load balancer. Written in the same transactions as the listener, which makes
+   * the port's uniqueness atomic.
+   */
+  listenerPort: (port: number) => `elbv2/listener-ports/${port}`,
   rule: (listenerId: string, ruleId: string) => `elbv2/rules/${listenerId}/${ruleId}`,
   rulesOf: (listenerId: string) => `elbv2/rules/${listenerId}/`,
+  rules: () => 'elbv2/rules/',
+  listeners: () => 'elbv2/listeners/',
   targetGroup: (name: string) => `elbv2/target-groups/${name}`,
   targetGroups: () => 'elbv2/target-groups/',
   /** A registration: `<Id>:<Port>` within its target group. */

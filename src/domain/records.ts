@@ -94,7 +94,13 @@ export type LoadBalancerRecord = Omit<Wire<ElbLoadBalancer>, 'CreatedTime' | 'St
   tags: ElbTag[];
 };
 
-export type ListenerRecord = Wire<ElbListener> & { ListenerArn: string; LoadBalancerArn: string; Port: number; Protocol: string; tags: ElbTag[] };
+/**
+ * A listener. Its default rule is not stored (see RuleRecord), so the default rule's tags live
+ * here, in `defaultRuleTags`, for AddTags/DescribeTags on the default rule's ARN.
+ */
+export type ListenerRecord = Wire<ElbListener> & {
+  ListenerArn: string; LoadBalancerArn: string; Port: number; Protocol: string; tags: ElbTag[]; defaultRuleTags?: ElbTag[];
+};
 
 /** A listener rule; the default rule (Priority `default`) is the listener's DefaultActions and is not stored. */
 export type RuleRecord = Omit<Wire<ElbRule>, 'IsDefault'> & { RuleArn: string; ListenerArn: string; Priority: string; tags: ElbTag[] };
