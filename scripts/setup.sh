@@ -47,7 +47,7 @@ fi
 
 # Build when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [[ ! -f $stamp ]] || [[ -n "$(find src bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   echo "setup: building"
   rm -rf dist
   npx tsc -p tsconfig.json
