@@ -3,6 +3,11 @@
  * how many requests failed or answered outside 2xx while a service of busybox httpd tasks moved
  * from one revision to the next and then halved.
  *
+ * The tasks run on two instances of the instance-hosts harness (each a network namespace with its
+ * own dockerd and agent), so the load balancer reaches them over the network as it would other
+ * machines: through the engine's port forwarding rules, not the userland proxy that a task's host
+ * port on this machine's loopback goes through.
+ *
  *   node dist/bench/rolling-deploy.js   (BENCH_TASKS=N, default 4; BENCH_CONCURRENCY=N, default 32)
  *
  * Target: zero failed requests at >= 2,000 requests/s. Prints figures, never fails on them.
@@ -10,22 +15,20 @@
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createLoadBalancedService } from '../src/testkit/load-balanced-service.js';
 import { startRequestStream } from '../src/testkit/request-stream.js';
-import { ensureTestImage } from '../src/testkit/test-image.js';
-import { startWharf } from '../src/testkit/wharf-processes.js';
-import { formatNumber, printTable, progress, runBenchmark, waitForConnectedAgent } from './lib/index.js';
+import { startHosts } from '../src/testkit/instance-hosts.js';
+import { formatNumber, printTable, progress, runBenchmark } from './lib/index.js';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 4);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
 const TARGET_RATE = 2_000;
 
 runBenchmark('rolling-deploy', async (defer) => {
-  await ensureTestImage();
-  const w = await startWharf({ serverArgs: ['--task-ready-delay-seconds', '1'] });
-  defer(() => w.stop());
+  progress('starting two instance hosts');
+  const h = await startHosts({ count: 2, serverArgs: ['--task-ready-delay-seconds', '1'] });
+  defer(() => h.stop());
+  const w = h.wharf;
   const elb = new ElasticLoadBalancingV2Client({ endpoint: w.url, region: 'us-east-1', credentials: w.credentials });
   defer(() => elb.destroy());
-  await w.startAgent({ dataDir: `${w.dataDir}/agent-main` });
-  await waitForConnectedAgent(w.ecs, w.cluster);
 
   progress(`starting ${TASKS} tasks behind a load balancer`);
   const svc = await createLoadBalancedService({ ecs: w.ecs, elb, cluster: w.cluster, name: 'bench-rolling', desiredCount: TASKS });
