@@ -22,6 +22,11 @@ const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
+/**
+ * BENCH_HAND_FORWARDED=1 makes the hand configuration add the X-Forwarded-For, -Proto and -Port
+ * headers too, as ELB (and so Wharf) does for every request: to see what share of a gap they are.
+ */
+const HAND_FORWARDED = process.env['BENCH_HAND_FORWARDED'] === '1';
 const WARMUP_SECONDS = 2;
 const BACKENDS_JS = fileURLToPath(new URL('./children/http-backends.js', import.meta.url));
 
@@ -81,6 +86,7 @@ runBenchmark('load-balancer', async (defer) => {
     'global', `  nbthread ${THREADS}`,
     'defaults', '  mode http', '  timeout connect 5s', '  timeout client 60s', '  timeout server 60s',
     'frontend web', `  bind 127.0.0.1:${handPort}`, '  default_backend targets',
+    ...(HAND_FORWARDED ? ['  option forwardfor', '  http-request set-header X-Forwarded-Proto http', `  http-request set-header X-Forwarded-Port ${handPort}`] : []),
     'backend targets', '  balance roundrobin', '  option httpchk GET /health',
     ...ports.map((port, i) => `  server t${i} 127.0.0.1:${port} check inter 5s rise 2 fall 2`),
   ].join('\n') + '\n';
