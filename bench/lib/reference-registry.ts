@@ -8,7 +8,8 @@ import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { terminate } from './child.js';
-import { freePort, waitFor } from './wait.js';
+import { freeLoopbackPort as freePort } from '../../src/testkit/polling.js';
+import { waitFor } from './wait.js';
 
 export const REFERENCE_REGISTRY_BINARY = 'docker-registry';
 const START_TIMEOUT_MS = 15_000;

@@ -13,7 +13,7 @@ import {
   CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DeleteLoadBalancerCommand, DeleteTargetGroupCommand,
   DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyTargetGroupAttributesCommand, type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { createServer } from 'node:net';
+import { freeListenerPort, pollUntil } from './polling.js';
 import { TEST_IMAGE } from './test-image.js';
 
 export const CONTAINER_NAME = 'web';
@@ -33,7 +33,7 @@ export interface LoadBalancedServiceOptions {
   unhealthyThresholdCount?: number;
   /** The target group's deregistration_delay.timeout_seconds (ELB's default 300 s is long for a test). */
   deregistrationDelaySeconds?: number;
-  /** Times per operation: waits poll every 250 ms until this. Default 120 s. */
+  /** Times per operation: waits poll until this. Default 120 s. */
   timeoutMs?: number;
 }
 
@@ -55,34 +55,6 @@ export interface LoadBalancedService {
   runningTasks(): Promise<Task[]>;
   /** Deletes the service (forced), then the load balancer and the target group. */
   remove(): Promise<void>;
-}
-
-/**
- * A TCP port for a listener that was free a moment ago on every address: drawn from 20000-32767,
- * below both the kernel's ephemeral ports (32768 and up, where port 0 binds would land) and the
- * tasks' dynamic host ports (49153 and up, which listeners may not use).
- */
-export async function freeListenerPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_768);
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free listener port in 20000-32767');
-}
-
-async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 export async function createLoadBalancedService(o: LoadBalancedServiceOptions): Promise<LoadBalancedService> {
@@ -134,16 +106,16 @@ export async function createLoadBalancedService(o: LoadBalancedServiceOptions): 
 
   const describe = async (): Promise<Service> =>
     (await ecs.send(new DescribeServicesCommand({ cluster, services: [name] }))).services![0]!;
-  const waitForHealthyTargets = (count: number) => poll(`${count} healthy targets in ${name}`, timeoutMs, async () => {
+  const waitForHealthyTargets = (count: number) => pollUntil(`${count} healthy targets in ${name}`, async () => {
     const health = (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? [];
     return health.length === count && health.every((t) => t.TargetHealth?.State === 'healthy') ? health : undefined;
-  });
+  }, timeoutMs);
   const waitForSteady = async (count: number) => {
-    await poll(`service ${name} steady at ${count}`, timeoutMs, async () => {
+    await pollUntil(`service ${name} steady at ${count}`, async () => {
       const s = await describe();
       const done = s.deployments?.length === 1 && s.deployments[0]!.rolloutState === 'COMPLETED' && s.runningCount === count;
       return done ? s : undefined;
-    });
+    }, timeoutMs);
     await waitForHealthyTargets(count);
   };
   await waitForSteady(o.desiredCount);
@@ -170,8 +142,8 @@ export async function createLoadBalancedService(o: LoadBalancedServiceOptions): 
     async remove() {
       await ecs.send(new DeleteServiceCommand({ cluster, service: name, force: true })).catch(() => undefined);
       await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn })).catch(() => undefined);
-      await poll(`target group ${name} free`, timeoutMs, async () =>
-        (await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn })).then(() => true).catch(() => undefined)));
+      // The group is in use until the load balancer's deletion has gone through.
+      await pollUntil(`target group ${name} free`, () => elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn })).then(() => true), timeoutMs);
     },
   };
 }

@@ -1,4 +1,4 @@
-/** Small helpers for tests that drive real processes on loopback: free ports and polling. */
+/** Small helpers for tests that drive real processes: free ports and polling. */
 import { createServer, type AddressInfo } from 'node:net';
 
 /** A loopback TCP port that was free a moment ago, for a process that needs a fixed port (HAProxy's `bind`). */
@@ -8,6 +8,24 @@ export async function freeLoopbackPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A TCP port for a listener that was free a moment ago on every address: drawn from 20000-32767,
+ * below both the kernel's ephemeral ports (32768 and up, where port 0 binds would land) and the
+ * tasks' dynamic host ports (49153 and up, which listeners may not use).
+ */
+export async function freeListenerPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free listener port in 20000-32767');
 }
 
 /**
