@@ -1,4 +1,5 @@
 /** Waiting for the benchmarks' process handling. */
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
