@@ -3,14 +3,16 @@
  * not yet acknowledged by the server, plus the cursor that says where reading resumes.
  *
  *   <dir>/buffer.jsonl   one `[timeKey, message]` JSON array a line, in the order Docker gave them
- *   <dir>/state.json     { target, shippedBytes, baseCursor, baseSame, finished } (written atomically)
+ *   <dir>/state.json     { target, shippedBytes, baseCursor, baseSame, finished, inFlight } (written atomically)
  *
  * Lines are appended as they are read; `shippedBytes` moves forward as PutLogEvents succeeds; once
  * everything is shipped the file is emptied, the cursor of its last line saved first as the base
  * cursor; the live cursor is the base advanced over the lines the file holds. After a restart reading
  * resumes at the cursor (Docker's `since`, inclusive) and the first `sameAtCursor` lines carrying
  * exactly the cursor's time are skipped as already buffered, so no line is lost or read twice.
- * Appends are plain writes, not fsynced: an agent crash loses nothing (the data is in the OS), a
+ * A batch is recorded as in flight (its end and a digest of its last events) before it is sent, so
+ * a shipper that never learnt whether the server took it (a lost connection, a kill) can ask the
+ * server instead of sending it twice. Appends are plain writes, not fsynced: an agent crash loses nothing (the data is in the OS), a
  * machine crash may lose the last lines read, which are still in Docker's own log.
  */
 import {
@@ -37,6 +39,17 @@ interface BufferState {
   baseSame: number;
   /** The container stopped and every line of it has been read into the buffer. */
   finished: boolean;
+  /** A batch sent without an answer yet. */
+  inFlight?: InFlightBatch;
+}
+
+/** A PutLogEvents batch sent and not yet known to be taken or refused. */
+export interface InFlightBatch {
+  /** The buffer offset after its last line. */
+  end: number;
+  /** How many of its last events `digest` covers. */
+  count: number;
+  digest: string;
 }
 
 /** A buffered line and the byte offset just past it in the buffer file. */
@@ -136,6 +149,24 @@ export class LogBuffer {
     this.#saveState();
   }
 
+  /** The batch sent last whose fate is unknown, if any. */
+  get inFlight(): InFlightBatch | undefined {
+    return this.#state.inFlight;
+  }
+
+  /** Records (on disk) the batch about to be sent. */
+  sending(batch: InFlightBatch): void {
+    this.#state.inFlight = batch;
+    this.#saveState();
+  }
+
+  /** The server answered that it did not take the batch in flight. */
+  notTaken(): void {
+    if (this.#state.inFlight === undefined) return;
+    delete this.#state.inFlight;
+    this.#saveState();
+  }
+
   /** Unshipped lines from the oldest, reading at most about `maxBytes` of the file. */
   unshipped(maxBytes: number): BufferedLine[] {
     const start = this.#state.shippedBytes;
@@ -164,6 +195,7 @@ export class LogBuffer {
 
   /** The server has the lines up to byte `end`: persist that, and empty the file once all is shipped. */
   markShipped(end: number): void {
+    delete this.#state.inFlight;
     this.#state.shippedBytes = end;
     if (end >= this.#size) {
       // The cursor goes to disk before the lines that carried it disappear.
@@ -216,6 +248,8 @@ export class LogBuffer {
       this.#size = end;
     }
     if (this.#state.shippedBytes > this.#size) this.#state.shippedBytes = this.#size;
+    // A batch whose lines the file no longer holds (a machine crash lost them) cannot be settled.
+    if (this.#state.inFlight && this.#state.inFlight.end > this.#size) delete this.#state.inFlight;
     let at = 0;
     while (at < end) {
       const nl = all.indexOf(10, at);

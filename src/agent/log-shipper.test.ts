@@ -64,6 +64,8 @@ class FakeSource implements ContainerLogSource {
 class FakeLogs implements LogsApi {
   groups = new Map<string, Map<string, { timestamp: number; message: string }[]>>();
   down = false;
+  /** PutLogEvents calls still to take and then fail, as if the answer were lost on the way back. */
+  loseAnswers = 0;
   calls: string[] = [];
 
   async call<T>(operation: string, input: Record<string, unknown>): Promise<T> {
@@ -89,7 +91,17 @@ class FakeLogs implements LogsApi {
         assert.ok(events.length <= SHIP_LIMITS.maxBatchEvents);
         for (let i = 1; i < events.length; i++) assert.ok(events[i]!.timestamp >= events[i - 1]!.timestamp, 'chronological');
         stream!.push(...events);
+        if (this.loseAnswers > 0) {
+          this.loseAnswers--;
+          throw Object.assign(new Error('socket hang up'), { code: 'NetworkingError' });
+        }
         break;
+      }
+      case 'GetLogEvents': {
+        const stream = group?.get(input['logStreamName'] as string);
+        if (!stream) fail('ResourceNotFoundException');
+        assert.equal(input['startFromHead'], false);
+        return { events: stream!.slice(-(input['limit'] as number)) } as T;
       }
     }
     return {} as T;
@@ -200,6 +212,52 @@ describe('LogShipper', () => {
     assert.deepEqual(api.messages('g', stream), Array.from({ length: total }, (_, i) => `line ${i}`));
     await until(() => second.idle, 'idle');
     await second.close();
+  });
+
+  it('asks the server about a batch whose answer was lost, in the same run and after a restart, and sends nothing twice', async () => {
+    const dir = tempDir();
+    const source = new FakeSource();
+    const api = new FakeLogs();
+    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
+    const stream = `p/web/${task.taskArn.split('/').pop()}`;
+    const first = shipper(dir, source, api);
+    first.watchTask(task);
+    first.onTaskReport(report(task, 'RUNNING'));
+    api.loseAnswers = 1;
+    source.push(...Array.from({ length: 50 }, (_, i) => `line ${i}`));
+    await until(() => api.messages('g', stream).length >= 50 && first.idle, 'the first lines');
+    assert.ok(api.calls.includes('GetLogEvents'), 'the server was asked');
+    // The answer to the next batch is lost and the shipper stops before it learns more (a kill).
+    api.loseAnswers = 1;
+    source.push(...Array.from({ length: 50 }, (_, i) => `line ${i + 50}`));
+    await until(() => api.messages('g', stream).length >= 100, 'the second lines taken');
+    await first.close();
+    source.stop();
+    const second = shipper(dir, source, api);
+    second.start();
+    await until(() => second.idle, 'idle after the restart');
+    assert.deepEqual(api.messages('g', stream), Array.from({ length: 100 }, (_, i) => `line ${i}`));
+    await second.close();
+  });
+
+  it('resends a batch in flight that the server never took', async () => {
+    const source = new FakeSource();
+    const api = new FakeLogs();
+    const s = shipper(tempDir(), source, api);
+    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
+    const stream = `p/web/${task.taskArn.split('/').pop()}`;
+    s.watchTask(task);
+    s.onTaskReport(report(task, 'RUNNING'));
+    source.push('one');
+    await until(() => api.messages('g', stream).length === 1 && s.idle, 'the first line');
+    api.down = true;
+    source.push('two', 'three');
+    await until(() => api.calls.filter((c) => c === 'PutLogEvents').length >= 2, 'a failed send');
+    api.down = false;
+    await until(() => api.messages('g', stream).length === 3 && s.idle, 'every line');
+    assert.deepEqual(api.messages('g', stream), ['one', 'two', 'three']);
+    source.stop();
+    await s.close();
   });
 
   it('after a restart, drains and removes the buffer of a container that is gone meanwhile', async () => {

@@ -8,20 +8,23 @@
  *   read:  Docker logs (follow, since cursor) ──► buffer.append ──► wake ship
  *            stream ends: container stopped ──► finished        container gone ──► finished
  *            failure ──► backoff, read again from the cursor
- *   ship:  buffer.unshipped ──► batch (CloudWatch limits) ──► PutLogEvents ──► markShipped
+ *   ship:  buffer.unshipped ──► batch (CloudWatch limits) ──► in flight ──► PutLogEvents ──► markShipped
  *            ResourceNotFound ──► CreateLogGroup (awslogs-create-group) / CreateLogStream, retry
  *            server unreachable or failing ──► backoff, retry the same batch (order kept)
  *            InvalidParameter (a batch the server can never take) ──► logged, skipped
+ *          a batch still in flight (no answer came: a lost connection, an agent killed) ──►
+ *            GetLogEvents of the stream's tail: it ends with the batch ──► markShipped, else resend
  *
  * After an agent restart every buffer on disk resumes shipping and reading (from its saved cursor)
  * at once; a buffer whose container is gone is drained and then removed.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AgentContainer, AgentTask, TaskStateReport } from '../model/agent-protocol.js';
 import { Backoff, sleep } from './backoff.js';
 import { ContainerGoneError, timeKeyMs } from './container-logs.js';
 import type { ContainerLogSource } from './container-logs.js';
-import type { BufferedLine, LogTarget } from './log-buffer.js';
+import type { BufferedLine, InFlightBatch, LogTarget } from './log-buffer.js';
 import { LogBuffer } from './log-buffer.js';
 import type { Logger } from './log.js';
 
@@ -251,6 +254,19 @@ class ContainerFollower {
     const target = this.buffer.target;
     const api = this.o.api(target.region);
     while (!this.signal.aborted) {
+      const inFlight = this.buffer.inFlight;
+      if (inFlight) {
+        try {
+          if (await this.#taken(api, target, inFlight)) this.buffer.markShipped(inFlight.end);
+          else this.buffer.notTaken();
+        } catch (err) {
+          if (this.signal.aborted) break;
+          const delayMs = backoff.next();
+          log.warn('asking the server for the log batch in flight failed; retrying', { containerId: this.containerId, logGroupName: target.logGroupName, error: err, delayMs });
+          await sleep(delayMs, this.signal).catch(() => undefined);
+        }
+        continue;
+      }
       const lines = this.buffer.unshipped(SHIP_LIMITS.readBytes);
       if (lines.length === 0) {
         if (this.buffer.finished && this.#removed) {
@@ -265,6 +281,7 @@ class ContainerFollower {
       try {
         if (!this.#streamReady) await this.#ensureStream(api, target);
         if (events.length > 0) {
+          this.buffer.sending({ end, ...tailDigest(events) });
           const out = await api.call<{ rejectedLogEventsInfo?: Record<string, number> }>('PutLogEvents',
             { logGroupName: target.logGroupName, logStreamName: target.logStreamName, logEvents: events }, { signal: this.signal });
           // Too old, expired or too far in the future for CloudWatch: dropped, as the service drops them.
@@ -276,6 +293,9 @@ class ContainerFollower {
       } catch (err) {
         if (this.signal.aborted) break;
         const code = (err as { code?: string }).code;
+        // A 4xx answer means the batch was not taken; no answer (or a 5xx) leaves it in flight.
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status !== undefined && status < 500) this.buffer.notTaken();
         if (code === 'ResourceNotFoundException') {
           this.#streamReady = false;
         } else if (code === 'InvalidParameterException' || code === 'SerializationException') {
@@ -288,6 +308,25 @@ class ContainerFollower {
         log.warn('shipping logs failed; retrying', { containerId: this.containerId, logGroupName: target.logGroupName, error: err, delayMs });
         await sleep(delayMs, this.signal).catch(() => undefined);
       }
+    }
+  }
+
+  /**
+   * Whether the server took the batch in flight: the stream's newest events are its last ones.
+   * A missing stream or group took nothing. (A batch whose last lines repeat exactly, to the
+   * millisecond, the lines sent before it would be taken as delivered: there is no sequence token
+   * left in CloudWatch Logs to tell them apart.)
+   */
+  async #taken(api: LogsApi, target: LogTarget, batch: InFlightBatch): Promise<boolean> {
+    try {
+      const out = await api.call<{ events?: { timestamp?: number; message?: string }[] }>('GetLogEvents',
+        { logGroupName: target.logGroupName, logStreamName: target.logStreamName, startFromHead: false, limit: batch.count }, { signal: this.signal });
+      const events = (out.events ?? []).map((e) => ({ timestamp: e.timestamp ?? 0, message: e.message ?? '' }));
+      return events.length === batch.count && tailDigest(events).digest === batch.digest;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ResourceNotFoundException') throw err;
+      this.#streamReady = false;
+      return false;
     }
   }
 
@@ -334,6 +373,17 @@ export function batchOf(lines: readonly BufferedLine[], notBefore: number): { ev
     end = line.end;
   }
   return { events, end };
+}
+
+/** How many of a batch's last events identify it when asking the server whether it took it. */
+const IN_FLIGHT_TAIL = 10;
+
+/** A digest of the last events of a batch (or of a stream's newest events, to compare). */
+function tailDigest(events: readonly { timestamp: number; message: string }[]): { count: number; digest: string } {
+  const tail = events.slice(-IN_FLIGHT_TAIL);
+  const hash = createHash('sha256');
+  for (const e of tail) hash.update(`${e.timestamp} ${Buffer.byteLength(e.message, 'utf8')} `).update(e.message);
+  return { count: tail.length, digest: hash.digest('base64') };
 }
 
 /** Cuts a message into pieces within the event limit, at UTF-8 character boundaries. */
