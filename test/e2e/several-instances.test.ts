@@ -73,8 +73,11 @@ it('RunTask runs its tasks on the hosts\' own engines, reachable at the hosts\' 
       }
       const port = task.containers![0]!.networkBindings![0]!.hostPort!;
       const containerId = (await host.containers()).find((c) => c.labels[LABELS.taskArn] === task.taskArn)!.id;
-      // From the root namespace (where the server and a future load balancer live)...
-      assert.equal((await httpGet(`http://${host.address}:${port}/`)).trim(), containerId.slice(0, 12));
+      // From the root namespace (where the server and a future load balancer live)... RUNNING means
+      // the container started, not that httpd listens yet: a refused connection is tried again.
+      const answer = await waitFor('httpd to listen', () => httpGet(`http://${host.address}:${port}/`)
+        .catch((err: unknown) => { if ((err as { code?: string }).code === 'ECONNREFUSED') return undefined; throw err; }), 10_000, 50);
+      assert.equal(answer.trim(), containerId.slice(0, 12));
       // ... and from a container on another host, across the bridge.
       const neighbour = h.hosts[(host.index + 1) % h.hosts.length]!;
       const fetched = await neighbour.docker(['run', '--rm', TEST_IMAGE, 'wget', '-q', '-O', '-', `http://${host.address}:${port}/`]);
