@@ -3,17 +3,24 @@
  * not yet acknowledged by the server, plus the cursor that says where reading resumes.
  *
  *   <dir>/buffer.jsonl   one `[timeKey, message]` JSON array a line, in the order Docker gave them
- *   <dir>/state.json     { target, shippedBytes, baseCursor, baseSame, finished, inFlight } (written atomically)
+ *   <dir>/state.json     { target, shippedBytes, baseCursor, baseRecent, finished, inFlight } (written atomically)
  *
  * Lines are appended as they are read; `shippedBytes` moves forward as PutLogEvents succeeds; once
- * everything is shipped the file is emptied, the cursor of its last line saved first as the base
- * cursor; the live cursor is the base advanced over the lines the file holds. After a restart reading
- * resumes at the cursor (Docker's `since`, inclusive) and the first `sameAtCursor` lines carrying
- * exactly the cursor's time are skipped as already buffered, so no line is lost or read twice.
+ * everything is shipped the file is emptied, the newest time read and the recent lines' identities
+ * saved first; after a restart they are the base that the lines still in the file advance.
+ *
+ * Where reading resumes: Docker writes a container's stdout and stderr lines in the order it handles
+ * them, which can differ a little from their timestamps, so a line older than the newest one read may
+ * still be written after it. A reading session therefore starts (Docker's `since`, inclusive) at the
+ * oldest of the recent lines, those within RESUME_WINDOW_SECONDS of the newest (at most RECENT_MAX
+ * of them), and skips the lines it already holds by identity (time and a hash of the message): no
+ * line is read twice, and a late line is still read.
+ *
  * A batch is recorded as in flight (its end and a digest of its last events) before it is sent, so
  * a shipper that never learnt whether the server took it (a lost connection, a kill) can ask the
- * server instead of sending it twice. Appends are plain writes, not fsynced: an agent crash loses nothing (the data is in the OS), a
- * machine crash may lose the last lines read, which are still in Docker's own log.
+ * server instead of sending it twice. Appends are plain writes, not fsynced: an agent crash loses
+ * nothing (the data is in the OS), a machine crash may lose the last lines read, which are still in
+ * Docker's own log.
  */
 import {
   closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync,
@@ -33,10 +40,15 @@ export interface LogTarget {
 interface BufferState {
   target: LogTarget;
   shippedBytes: number;
-  /** The cursor when the file was last emptied: the time of the newest line read before then... */
+  /** When the file was last emptied: the time of the newest line read before then... */
   baseCursor?: string;
-  /** ...and how many lines carried exactly that time. */
-  baseSame: number;
+  /** ...and the identities of the recent lines then. */
+  baseRecent?: string[];
+  /**
+   * Written by agents before baseRecent: how many lines carried exactly baseCursor's time. Read as
+   * that many recent lines of any message at that time.
+   */
+  baseSame?: number;
   /** The container stopped and every line of it has been read into the buffer. */
   finished: boolean;
   /** A batch sent without an answer yet. */
@@ -57,6 +69,11 @@ export interface BufferedLine extends ContainerLogLine {
   end: number;
 }
 
+/** How far before the newest line read a reading session starts again (see above). */
+const RESUME_WINDOW_SECONDS = 1;
+/** At most this many recent lines are remembered: at high line rates the window is shorter. */
+const RECENT_MAX = 4096;
+
 const BUFFER_FILE = 'buffer.jsonl';
 const STATE_FILE = 'state.json';
 
@@ -65,12 +82,12 @@ export class LogBuffer {
   #state: BufferState;
   #fd: number;
   #size: number;
-  /** The time of the newest line buffered, and how many lines carried exactly that time. */
+  /** The time of the newest line read. */
   #cursor: string | undefined;
-  #sameAtCursor = 0;
-  /** Lines at the session's start time still to skip in this reading session. */
-  #skip = 0;
-  #skipTime: string | undefined;
+  /** Identities of the lines read within the resume window of the newest, in the order read. */
+  #recent: string[] = [];
+  /** Identities this reading session may meet again, with how many times each. */
+  #skip = new Map<string, number>();
 
   private constructor(dir: string, state: BufferState, fd: number, size: number) {
     this.dir = dir;
@@ -88,7 +105,7 @@ export class LogBuffer {
       state = JSON.parse(readFileSync(statePath, 'utf8')) as BufferState;
     } else {
       if (!target) throw new Error(`no log buffer in ${dir}`);
-      state = { target, shippedBytes: 0, baseSame: 0, finished: false };
+      state = { target, shippedBytes: 0, finished: false };
     }
     const fd = openSync(path.join(dir, BUFFER_FILE), 'a+', 0o600);
     const buffer = new LogBuffer(dir, state, fd, fstatSync(fd).size);
@@ -115,24 +132,31 @@ export class LogBuffer {
     return this.#state.shippedBytes >= this.#size;
   }
 
-  /** Where the next reading session starts (Docker's `since`), and arms the skip of lines already held. */
+  /**
+   * Where the next reading session starts (Docker's `since`; everything when undefined), and arms
+   * the skip of the lines already held from there on.
+   */
   beginReading(): string | undefined {
-    this.#skip = this.#sameAtCursor;
-    this.#skipTime = this.#cursor;
-    return this.#cursor;
+    this.#skip = new Map();
+    let since: string | undefined;
+    for (const id of this.#recent) {
+      this.#skip.set(id, (this.#skip.get(id) ?? 0) + 1);
+      const time = timeOf(id);
+      if (since === undefined || time < since) since = time;
+    }
+    return since ?? this.#cursor;
   }
 
-  /** Appends lines read from Docker, dropping those already buffered before this session. */
+  /** Appends lines read from Docker, dropping those held before this session. */
   append(lines: readonly ContainerLogLine[]): void {
     let text = '';
     let cursor = this.#cursor;
-    let sameAtCursor = this.#sameAtCursor;
+    const read: string[] = [];
     for (const l of lines) {
-      // Docker resent the lines at the session's start time (`since` is inclusive) that are held already.
-      if (l.time === this.#skipTime && this.#skip > 0) { this.#skip--; continue; }
-      // The cursor is the newest time: stdout and stderr lines can be a little out of order.
-      if (l.time === cursor) sameAtCursor++;
-      else if (cursor === undefined || l.time > cursor) { cursor = l.time; sameAtCursor = 1; }
+      const id = lineIdentity(l);
+      if (this.#skipped(id, l.time)) continue;
+      if (cursor === undefined || l.time > cursor) cursor = l.time;
+      read.push(id);
       text += JSON.stringify([l.time, l.message]) + '\n';
     }
     if (text.length === 0) return;
@@ -140,7 +164,30 @@ export class LogBuffer {
     writeSync(this.#fd, bytes, 0, bytes.length, this.#size);
     this.#size += bytes.length;
     this.#cursor = cursor;
-    this.#sameAtCursor = sameAtCursor;
+    this.#remember(read);
+  }
+
+  /** Whether a line is one held before this reading session (and counts it as met). */
+  #skipped(id: string, time: string): boolean {
+    for (const key of [id, `${time} *`]) {
+      const n = this.#skip.get(key);
+      if (n === undefined) continue;
+      if (n > 1) this.#skip.set(key, n - 1);
+      else this.#skip.delete(key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Adds lines read to the recent ones, and forgets those out of the window or over the cap. */
+  #remember(ids: readonly string[]): void {
+    this.#recent.push(...ids);
+    if (this.#cursor === undefined) return;
+    const dot = this.#cursor.indexOf('.');
+    const floor = `${String(Math.max(0, Number(this.#cursor.slice(0, dot)) - RESUME_WINDOW_SECONDS)).padStart(dot, '0')}${this.#cursor.slice(dot)}`;
+    let drop = Math.max(0, this.#recent.length - RECENT_MAX);
+    while (drop < this.#recent.length && timeOf(this.#recent[drop]!) < floor) drop++;
+    if (drop > 0) this.#recent.splice(0, drop);
   }
 
   /** Every line of the container has been read. */
@@ -201,7 +248,8 @@ export class LogBuffer {
       // The cursor goes to disk before the lines that carried it disappear.
       this.#state.shippedBytes = 0;
       if (this.#cursor !== undefined) this.#state.baseCursor = this.#cursor;
-      this.#state.baseSame = this.#sameAtCursor;
+      this.#state.baseRecent = [...this.#recent];
+      delete this.#state.baseSame;
       this.#saveState();
       ftruncateSync(this.#fd, 0);
       this.#size = 0;
@@ -232,10 +280,11 @@ export class LogBuffer {
     renameSync(`${file}.tmp`, file);
   }
 
-  /** Drops a torn last line and advances the base cursor over the lines the file holds. */
+  /** Drops a torn last line and advances the base cursor and recent lines over the lines the file holds. */
   #recover(): void {
-    this.#cursor = this.#state.baseCursor;
-    this.#sameAtCursor = this.#state.baseSame;
+    const base = this.#state.baseCursor;
+    this.#cursor = base;
+    this.#recent = this.#state.baseRecent ?? (base === undefined ? [] : Array<string>(this.#state.baseSame ?? 0).fill(`${base} *`));
     if (this.#size === 0) {
       this.#state.shippedBytes = 0;
       return;
@@ -250,13 +299,26 @@ export class LogBuffer {
     if (this.#state.shippedBytes > this.#size) this.#state.shippedBytes = this.#size;
     // A batch whose lines the file no longer holds (a machine crash lost them) cannot be settled.
     if (this.#state.inFlight && this.#state.inFlight.end > this.#size) delete this.#state.inFlight;
+    const read: string[] = [];
     let at = 0;
     while (at < end) {
       const nl = all.indexOf(10, at);
-      const [time] = JSON.parse(all.toString('utf8', at, nl)) as [string];
-      if (time === this.#cursor) this.#sameAtCursor++;
-      else if (this.#cursor === undefined || time > this.#cursor) { this.#cursor = time; this.#sameAtCursor = 1; }
+      const [time, message] = JSON.parse(all.toString('utf8', at, nl)) as [string, string];
+      if (this.#cursor === undefined || time > this.#cursor) this.#cursor = time;
+      read.push(lineIdentity({ time, message }));
       at = nl + 1;
     }
+    this.#remember(read);
   }
+}
+
+/** A line's identity among those read: its time and a 32-bit FNV-1a hash of its message. */
+function lineIdentity(line: ContainerLogLine): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < line.message.length; i++) hash = Math.imul(hash ^ line.message.charCodeAt(i), 0x01000193);
+  return `${line.time} ${(hash >>> 0).toString(36)}`;
+}
+
+function timeOf(identity: string): string {
+  return identity.slice(0, identity.indexOf(' '));
 }

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskStateReport } from '../model/agent-protocol.js';
@@ -352,17 +352,53 @@ describe('container log parsing', () => {
 });
 
 describe('LogBuffer', () => {
-  it('drops a torn last line on open, and reading resumes at the last whole line', () => {
+  const target = { logGroupName: 'g', logStreamName: 's', createGroup: false, region: 'r' };
+  const messages = (b: LogBuffer) => b.unshipped(1 << 20).map((l) => l.message);
+
+  it('drops a torn last line on open, and reading resumes over the whole lines without repeating them', () => {
     const dir = tempDir();
-    const b = LogBuffer.open(join(dir, 'c1'), { logGroupName: 'g', logStreamName: 's', createGroup: false, region: 'r' });
+    const b = LogBuffer.open(join(dir, 'c1'), target);
     b.append([{ time: '1.000000001', message: 'a' }, { time: '1.000000002', message: 'b' }]);
     b.close();
     appendFileSync(join(dir, 'c1', 'buffer.jsonl'), '["1.000000003","c');
     const again = LogBuffer.open(join(dir, 'c1'));
-    assert.deepEqual(again.unshipped(1 << 20).map((l) => l.message), ['a', 'b']);
-    assert.equal(again.beginReading(), '1.000000002');
-    again.append([{ time: '1.000000002', message: 'b' }, { time: '1.000000003', message: 'c' }]);
-    assert.deepEqual(again.unshipped(1 << 20).map((l) => l.message), ['a', 'b', 'c']);
+    assert.deepEqual(messages(again), ['a', 'b']);
+    assert.equal(again.beginReading(), '1.000000001');
+    again.append([{ time: '1.000000001', message: 'a' }, { time: '1.000000002', message: 'b' }, { time: '1.000000003', message: 'c' }]);
+    assert.deepEqual(messages(again), ['a', 'b', 'c']);
     again.close();
+  });
+
+  it('after a restart, reads a line Docker wrote late (older than the newest read), once, also once the file was emptied', () => {
+    const dir = join(tempDir(), 'c1');
+    const b = LogBuffer.open(dir, target);
+    // stdout's 'c' was read; stderr's older 'b' was not yet in Docker's log when the agent stopped.
+    b.append([{ time: '5.000000001', message: 'a' }, { time: '5.000000003', message: 'c' }, { time: '5.000000003', message: 'c' }]);
+    b.markShipped(b.unshipped(1 << 20).at(-1)!.end);
+    b.close();
+    const again = LogBuffer.open(dir);
+    assert.deepEqual(messages(again), []);
+    // Docker's log as it is now, from `since` on, in its own order.
+    assert.equal(again.beginReading(), '5.000000001');
+    again.append([{ time: '5.000000001', message: 'a' }, { time: '5.000000003', message: 'c' }, { time: '5.000000002', message: 'b' },
+      { time: '5.000000003', message: 'c' }, { time: '5.000000003', message: 'c' }, { time: '6.000000000', message: 'd' }]);
+    assert.deepEqual(messages(again), ['b', 'c', 'd']);
+    again.close();
+  });
+
+  it('forgets lines older than the resume window, and keeps a state written before identities were kept', () => {
+    const dir = join(tempDir(), 'c1');
+    const b = LogBuffer.open(dir, target);
+    b.append([{ time: '0000000005.000000000', message: 'old' }, { time: '0000000006.500000000', message: 'new' }]);
+    assert.equal(b.beginReading(), '0000000006.500000000');
+    b.close();
+    // An agent of before: the cursor and how many lines carried its time.
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ target, shippedBytes: 0, baseCursor: '0000000009.000000000', baseSame: 2, finished: false }));
+    writeFileSync(join(dir, 'buffer.jsonl'), '');
+    const legacy = LogBuffer.open(dir);
+    assert.equal(legacy.beginReading(), '0000000009.000000000');
+    legacy.append([{ time: '0000000009.000000000', message: 'x' }, { time: '0000000009.000000000', message: 'y' }, { time: '0000000009.000000000', message: 'z' }]);
+    assert.deepEqual(messages(legacy), ['z']);
+    legacy.close();
   });
 });
