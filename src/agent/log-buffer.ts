@@ -2,12 +2,17 @@
  * One container's on-disk log buffer in the agent's data directory: the lines read from Docker and
  * not yet acknowledged by the server, plus the cursor that says where reading resumes.
  *
- *   <dir>/buffer.jsonl   one `[timeKey, message]` JSON array a line, in the order Docker gave them
- *   <dir>/state.json     { target, shippedBytes, baseCursor, baseRecent, finished, inFlight } (written atomically)
+ *   <dir>/buffer.<generation>.jsonl   one `[timeKey, message]` JSON array a line, in the order read
+ *   <dir>/state.json     { target, generation, shippedBytes, baseCursor, baseRecent, baseCovers,
+ *                          finished, inFlight } (written atomically)
  *
- * Lines are appended as they are read; `shippedBytes` moves forward as PutLogEvents succeeds; once
- * everything is shipped the file is emptied, the newest time read and the recent lines' identities
- * saved first; after a restart they are the base that the lines still in the file advance.
+ * Lines are appended as they are read; `shippedBytes` moves forward as PutLogEvents succeeds. Once
+ * everything is shipped, or once the shipped part is large and at least as large as the rest, the
+ * unshipped lines are copied to the next generation's file and the state switches to it in one
+ * atomic write (then the old file goes): the file never grows with a container that logs without
+ * pause. That state also saves the newest time read and the recent lines' identities as the base,
+ * and how many bytes at the new file's start the base already counts; after a restart the lines of
+ * the file after those advance the base.
  *
  * Where reading resumes: Docker writes a container's stdout and stderr lines in the order it handles
  * them, which can differ a little from their timestamps, so a line older than the newest one read may
@@ -39,11 +44,15 @@ export interface LogTarget {
 
 interface BufferState {
   target: LogTarget;
+  /** Which buffer file holds the lines (absent: `buffer.jsonl`, as the first agents named it). */
+  generation?: number;
   shippedBytes: number;
-  /** When the file was last emptied: the time of the newest line read before then... */
+  /** When the file was last rewritten: the time of the newest line read before then... */
   baseCursor?: string;
-  /** ...and the identities of the recent lines then. */
+  /** ...the identities of the recent lines then... */
   baseRecent?: string[];
+  /** ...and the bytes at the file's start whose lines they already count. */
+  baseCovers?: number;
   /**
    * Written by agents before baseRecent: how many lines carried exactly baseCursor's time. Read as
    * that many recent lines of any message at that time.
@@ -74,7 +83,11 @@ const RESUME_WINDOW_SECONDS = 1;
 /** At most this many recent lines are remembered: at high line rates the window is shorter. */
 const RECENT_MAX = 4096;
 
-const BUFFER_FILE = 'buffer.jsonl';
+/** A rewrite once this much is shipped (and the rest is no larger); always once all is shipped. */
+const REWRITE_AFTER_BYTES = 8 * 1_048_576;
+
+const bufferFile = (generation: number | undefined) => (generation === undefined ? 'buffer.jsonl' : `buffer.${generation}.jsonl`);
+const BUFFER_FILE_NAME = /^buffer(\.\d+)?\.jsonl$/;
 const STATE_FILE = 'state.json';
 
 export class LogBuffer {
@@ -107,7 +120,10 @@ export class LogBuffer {
       if (!target) throw new Error(`no log buffer in ${dir}`);
       state = { target, shippedBytes: 0, finished: false };
     }
-    const fd = openSync(path.join(dir, BUFFER_FILE), 'a+', 0o600);
+    // A rewrite the agent did not finish (no state names its file), or the file a finished one replaced.
+    const current = bufferFile(state.generation);
+    for (const name of readdirSync(dir)) if (BUFFER_FILE_NAME.test(name) && name !== current) rmSync(path.join(dir, name), { force: true });
+    const fd = openSync(path.join(dir, current), 'a+', 0o600);
     const buffer = new LogBuffer(dir, state, fd, fstatSync(fd).size);
     buffer.#recover();
     return buffer;
@@ -125,6 +141,11 @@ export class LogBuffer {
 
   get finished(): boolean {
     return this.#state.finished;
+  }
+
+  /** Bytes of the buffer file not yet shipped. */
+  get unshippedBytes(): number {
+    return this.#size - this.#state.shippedBytes;
   }
 
   /** True when every buffered line has been shipped. */
@@ -240,27 +261,51 @@ export class LogBuffer {
     return out;
   }
 
-  /** The server has the lines up to byte `end`: persist that, and empty the file once all is shipped. */
+  /** The server has the lines up to byte `end`: persist that, rewriting the file when it is due. */
   markShipped(end: number): void {
     delete this.#state.inFlight;
-    this.#state.shippedBytes = end;
-    if (end >= this.#size) {
-      // The cursor goes to disk before the lines that carried it disappear.
-      this.#state.shippedBytes = 0;
-      if (this.#cursor !== undefined) this.#state.baseCursor = this.#cursor;
-      this.#state.baseRecent = [...this.#recent];
-      delete this.#state.baseSame;
-      this.#saveState();
-      ftruncateSync(this.#fd, 0);
-      this.#size = 0;
+    const rest = this.#size - end;
+    if (rest <= 0 || (end >= REWRITE_AFTER_BYTES && end >= rest)) {
+      this.#rewrite(end);
       return;
     }
+    this.#state.shippedBytes = end;
     this.#saveState();
   }
 
-  /** Saves the state (the cursor included) so a restart resumes here. */
-  flush(): void {
+  /**
+   * Moves the lines after `end` to the next generation's file, then switches the state to it with
+   * the base advanced over everything read: a crash before the switch leaves the old file in use,
+   * after it the new one, complete.
+   */
+  #rewrite(end: number): void {
+    const generation = (this.#state.generation ?? 0) + 1;
+    const file = path.join(this.dir, bufferFile(generation));
+    const fd = openSync(file, 'w+', 0o600);
+    let size = 0;
+    try {
+      const chunk = Buffer.allocUnsafe(Math.min(REWRITE_AFTER_BYTES, Math.max(0, this.#size - end)));
+      while (end + size < this.#size) {
+        const n = readSync(this.#fd, chunk, 0, Math.min(chunk.length, this.#size - end - size), end + size);
+        writeSync(fd, chunk, 0, n, size);
+        size += n;
+      }
+    } catch (err) {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw err;
+    }
+    const old = path.join(this.dir, bufferFile(this.#state.generation));
+    this.#state = {
+      ...this.#state, generation, shippedBytes: 0, baseRecent: [...this.#recent], baseCovers: size,
+      ...(this.#cursor !== undefined ? { baseCursor: this.#cursor } : {}),
+    };
+    delete this.#state.baseSame;
     this.#saveState();
+    closeSync(this.#fd);
+    rmSync(old, { force: true });
+    this.#fd = fd;
+    this.#size = size;
   }
 
   close(): void {
@@ -300,7 +345,8 @@ export class LogBuffer {
     // A batch whose lines the file no longer holds (a machine crash lost them) cannot be settled.
     if (this.#state.inFlight && this.#state.inFlight.end > this.#size) delete this.#state.inFlight;
     const read: string[] = [];
-    let at = 0;
+    // The lines the base counts already (those a rewrite carried over) are not counted again.
+    let at = Math.min(this.#state.baseCovers ?? 0, end);
     while (at < end) {
       const nl = all.indexOf(10, at);
       const [time, message] = JSON.parse(all.toString('utf8', at, nl)) as [string, string];

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskStateReport } from '../model/agent-protocol.js';
@@ -126,6 +126,16 @@ async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A buffer directory's unshipped bytes as its files say: the current file's size less what is shipped. */
+function unshippedOnDisk(bufferDir: string): number {
+  // No state written yet: nothing shipped, the first file.
+  const state = existsSync(join(bufferDir, 'state.json'))
+    ? JSON.parse(readFileSync(join(bufferDir, 'state.json'), 'utf8')) as { generation?: number; shippedBytes: number }
+    : { shippedBytes: 0 };
+  const file = join(bufferDir, state.generation === undefined ? 'buffer.jsonl' : `buffer.${state.generation}.jsonl`);
+  return existsSync(file) ? statSync(file).size - state.shippedBytes : 0;
 }
 
 const shipper = (dir: string, source: ContainerLogSource, api: FakeLogs) =>
@@ -260,6 +270,38 @@ describe('LogShipper', () => {
     await s.close();
   });
 
+  it('pauses reading while its buffer is full, then reads on from where it was: nothing lost or repeated', async () => {
+    const dir = tempDir();
+    const source = new FakeSource();
+    const api = new FakeLogs();
+    const maxBufferedBytes = 20_000;
+    const s = new LogShipper({ dir, source, api: () => api, region: 'us-east-1', logger: silentLogger, random: () => 0, maxBufferedBytes });
+    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
+    const stream = `p/web/${task.taskArn.split('/').pop()}`;
+    api.down = true;
+    s.watchTask(task);
+    s.onTaskReport(report(task, 'RUNNING'));
+    const total = 5_000;
+    source.push(...Array.from({ length: total }, (_, i) => `line ${i}`));
+    let largest = 0;
+    const watchSize = () => { largest = Math.max(largest, unshippedOnDisk(join(dir, 'c0ffee'))); };
+    try {
+      await until(() => { watchSize(); return largest > maxBufferedBytes; }, 'the buffer to fill');
+      const callsThen = api.calls.length;
+      await until(() => { watchSize(); return api.calls.length > callsThen + 3; }, 'more failed sends');
+      api.down = false;
+      source.stop();
+      await until(() => { watchSize(); return api.messages('g', stream).length >= total && s.idle; }, 'every line');
+    } finally {
+      source.stop();
+      await s.close();
+    }
+    assert.deepEqual(api.messages('g', stream), Array.from({ length: total }, (_, i) => `line ${i}`));
+    // One delivery of the source (7 lines) may land past the limit before reading stops.
+    assert.ok(largest < maxBufferedBytes + 7 * 64, `the buffer stayed near its limit (${largest} bytes unshipped)`);
+    assert.ok(source.follows.length >= 2, 'reading resumed after the pause');
+  });
+
   it('after a restart, drains and removes the buffer of a container that is gone meanwhile', async () => {
     const dir = tempDir();
     const source = new FakeSource();
@@ -383,6 +425,42 @@ describe('LogBuffer', () => {
     again.append([{ time: '5.000000001', message: 'a' }, { time: '5.000000003', message: 'c' }, { time: '5.000000002', message: 'b' },
       { time: '5.000000003', message: 'c' }, { time: '5.000000003', message: 'c' }, { time: '6.000000000', message: 'd' }]);
     assert.deepEqual(messages(again), ['b', 'c', 'd']);
+    again.close();
+  });
+
+  it('moves the unshipped lines to a new file once much is shipped, and resumes from it after a restart as before', () => {
+    const dir = join(tempDir(), 'c1');
+    const b = LogBuffer.open(dir, target);
+    const line = (i: number) => ({ time: `0000000100.${String(i).padStart(9, '0')}`, message: `${i} ${'x'.repeat(1000)}` });
+    b.append(Array.from({ length: 9000 }, (_, i) => line(i)));
+    const lines = b.unshipped(64 << 20);
+    b.markShipped(lines[8499]!.end);
+    // The shipped 8.5 MB are gone from disk; the last 500 lines are in the next file.
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('buffer')), ['buffer.1.jsonl']);
+    assert.ok(statSync(join(dir, 'buffer.1.jsonl')).size < 600_000);
+    assert.deepEqual(b.unshipped(64 << 20).map((l) => l.message), lines.slice(8500).map((l) => l.message));
+    b.append([line(9000)]);
+    b.close();
+    const again = LogBuffer.open(dir);
+    assert.deepEqual(again.unshipped(64 << 20).map((l) => l.message.split(' ')[0]), Array.from({ length: 501 }, (_, i) => String(8500 + i)));
+    // Reading again from the oldest recent line resends the last 4,096 lines: all held already.
+    const since = again.beginReading()!;
+    assert.equal(since, line(9001 - 4096).time);
+    again.append(Array.from({ length: 4096 }, (_, i) => line(9001 - 4096 + i)));
+    again.append([line(9001)]);
+    assert.equal(again.unshipped(64 << 20).length, 502);
+    again.close();
+  });
+
+  it('a rewrite the agent did not finish leaves the old file in use, and its new file is removed', () => {
+    const dir = join(tempDir(), 'c1');
+    const b = LogBuffer.open(dir, target);
+    b.append([{ time: '1.000000001', message: 'a' }, { time: '1.000000002', message: 'b' }]);
+    b.close();
+    writeFileSync(join(dir, 'buffer.1.jsonl'), '["1.000000002","b"]\n');
+    const again = LogBuffer.open(dir);
+    assert.deepEqual(messages(again), ['a', 'b']);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('buffer')), ['buffer.jsonl']);
     again.close();
   });
 

@@ -8,6 +8,8 @@
  *   read:  Docker logs (follow, since cursor) ──► buffer.append ──► wake ship
  *            stream ends: container stopped ──► finished        container gone ──► finished
  *            failure ──► backoff, read again from the cursor
+ *            buffer over maxBufferedBytes unshipped ──► stop reading until shipping halves it,
+ *              then read again from the cursor (the lines wait in Docker's own log meanwhile)
  *   ship:  buffer.unshipped ──► batch (CloudWatch limits) ──► in flight ──► PutLogEvents ──► markShipped
  *            ResourceNotFound ──► CreateLogGroup (awslogs-create-group) / CreateLogStream, retry
  *            server unreachable or failing ──► backoff, retry the same batch (order kept)
@@ -38,6 +40,12 @@ export const SHIP_LIMITS = {
   /** Buffer bytes read per batch: JSON escaping makes a line in the buffer longer than its message. */
   readBytes: 2 * 1_048_576,
 } as const;
+
+/**
+ * Unshipped bytes a container's buffer may hold before reading pauses: the agent's disk need not
+ * hold a second copy of a long outage's output, which Docker's json-file log keeps anyway.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1_048_576;
 
 /** Retried PutLogEvents and log reads: the server may be down for a while, the lines wait on disk. */
 export const SHIP_BACKOFF = { initialMs: 500, maxMs: 15_000 } as const;
@@ -74,6 +82,8 @@ export interface LogShipperOptions {
   region: string;
   logger: Logger;
   random?: () => number;
+  /** Unshipped bytes per buffer before reading pauses (MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
 }
 
 export class LogShipper {
@@ -165,6 +175,8 @@ class ContainerFollower {
   #reading: Promise<void> | undefined;
   #shipping: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Wakes the read loop waiting for room in the buffer. */
+  #roomWake: (() => void) | undefined;
   #removed = false;
   #streamReady = false;
   #lastTimestamp = 0;
@@ -212,6 +224,13 @@ class ContainerFollower {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+    const roomWake = this.#roomWake;
+    this.#roomWake = undefined;
+    roomWake?.();
+  }
+
+  get #maxBufferedBytes(): number {
+    return this.o.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   }
 
   async #readLoop(recheck: boolean): Promise<void> {
@@ -220,12 +239,17 @@ class ContainerFollower {
     let once = recheck;
     while (!this.signal.aborted && (!this.buffer.finished || once)) {
       once = false;
+      // A session of its own, so a full buffer can end it without stopping the shipper.
+      const session = new AbortController();
+      const stop = () => session.abort(this.signal.reason);
+      this.signal.addEventListener('abort', stop, { once: true });
       try {
         const stopped = await this.o.source.follow(this.containerId, this.buffer.beginReading(), (lines) => {
           this.buffer.append(lines);
           backoff.reset();
           this.#poke();
-        }, this.signal);
+          if (this.buffer.unshippedBytes > this.#maxBufferedBytes) session.abort(new Error('log buffer full'));
+        }, session.signal);
         if (stopped) {
           this.buffer.finish();
           this.#poke();
@@ -234,6 +258,13 @@ class ContainerFollower {
         }
       } catch (err) {
         if (this.signal.aborted) break;
+        if (session.signal.aborted) {
+          log.warn('log buffer full; reading pauses until shipping catches up', { containerId: this.containerId, bytes: this.buffer.unshippedBytes });
+          while (!this.signal.aborted && this.buffer.unshippedBytes > this.#maxBufferedBytes / 2) {
+            await new Promise<void>((resolve) => { this.#roomWake = resolve; });
+          }
+          continue;
+        }
         if (err instanceof ContainerGoneError) {
           if (!this.buffer.finished) log.warn('container gone before its output was read to the end', { containerId: this.containerId });
           this.buffer.finish();
@@ -244,6 +275,8 @@ class ContainerFollower {
         const delayMs = backoff.next();
         log.warn('reading container output failed; retrying', { containerId: this.containerId, error: err, delayMs });
         await sleep(delayMs, this.signal).catch(() => undefined);
+      } finally {
+        this.signal.removeEventListener('abort', stop);
       }
     }
   }
@@ -257,7 +290,7 @@ class ContainerFollower {
       const inFlight = this.buffer.inFlight;
       if (inFlight) {
         try {
-          if (await this.#taken(api, target, inFlight)) this.buffer.markShipped(inFlight.end);
+          if (await this.#taken(api, target, inFlight)) this.#shipped(inFlight.end);
           else this.buffer.notTaken();
         } catch (err) {
           if (this.signal.aborted) break;
@@ -288,7 +321,7 @@ class ContainerFollower {
           if (out.rejectedLogEventsInfo) log.warn('log events rejected by the server', { containerId: this.containerId, ...target, ...out.rejectedLogEventsInfo });
           this.#lastTimestamp = events[events.length - 1]!.timestamp;
         }
-        this.buffer.markShipped(end);
+        this.#shipped(end);
         backoff.reset();
       } catch (err) {
         if (this.signal.aborted) break;
@@ -301,7 +334,7 @@ class ContainerFollower {
         } else if (code === 'InvalidParameterException' || code === 'SerializationException') {
           // The server will never take this batch; holding it would stop the container's logs for good.
           log.error('log batch refused; skipped', { containerId: this.containerId, ...target, events: events.length, error: err });
-          this.buffer.markShipped(end);
+          this.#shipped(end);
           continue;
         }
         const delayMs = backoff.next();
@@ -309,6 +342,12 @@ class ContainerFollower {
         await sleep(delayMs, this.signal).catch(() => undefined);
       }
     }
+  }
+
+  /** The lines up to `end` are the server's (or skipped); a read loop paused on a full buffer may go on. */
+  #shipped(end: number): void {
+    this.buffer.markShipped(end);
+    this.#roomWake?.();
   }
 
   /**
