@@ -7,8 +7,7 @@
  *                          finished, inFlight } (written atomically)
  *
  * Lines are appended as they are read; `shippedBytes` moves forward as PutLogEvents succeeds. Once
- * everything is shipped, or once the shipped part is large and at least as large as the rest, the
- * unshipped lines are copied to the next generation's file and the state switches to it in one
+ * the shipped part is large and at least as large as the rest, the unshipped lines are copied to the next generation's file and the state switches to it in one
  * atomic write (then the old file goes): the file never grows with a container that logs without
  * pause. That state also saves the newest time read and the recent lines' identities as the base,
  * and how many bytes at the new file's start the base already counts; after a restart the lines of
@@ -17,9 +16,9 @@
  * Where reading resumes: Docker writes a container's stdout and stderr lines in the order it handles
  * them, which can differ a little from their timestamps, so a line older than the newest one read may
  * still be written after it. A reading session therefore starts (Docker's `since`, inclusive) at the
- * oldest of the recent lines, those within RESUME_WINDOW_SECONDS of the newest (at most RECENT_MAX
- * of them), and skips the lines it already holds by identity (time and a hash of the message): no
- * line is read twice, and a late line is still read.
+ * oldest of the last lines read (RECENT_LINES of them or more), and skips the lines it already
+ * holds by identity (time and a hash of the message): no line is read twice, and a late line is
+ * still read.
  *
  * A batch is recorded as in flight (its end and a digest of its last events) before it is sent, so
  * a shipper that never learnt whether the server took it (a lost connection, a kill) can ask the
@@ -78,12 +77,15 @@ export interface BufferedLine extends ContainerLogLine {
   end: number;
 }
 
-/** How far before the newest line read a reading session starts again (see above). */
-const RESUME_WINDOW_SECONDS = 1;
-/** At most this many recent lines are remembered: at high line rates the window is shorter. */
-const RECENT_MAX = 4096;
+/**
+ * How many of the lines read last (up to twice that) a reading session reads again. The lines
+ * Docker writes out of time order are apart by the time its two stream copiers take to hand over a
+ * line, far under a millisecond, which 128 lines span at any rate a container writes; and the
+ * state that carries them after a rewrite stays a few kilobytes.
+ */
+const RECENT_LINES = 128;
 
-/** A rewrite once this much is shipped (and the rest is no larger); always once all is shipped. */
+/** A rewrite once this much is shipped and the rest is no larger, so copying costs less than it frees. */
 const REWRITE_AFTER_BYTES = 8 * 1_048_576;
 
 const bufferFile = (generation: number | undefined) => (generation === undefined ? 'buffer.jsonl' : `buffer.${generation}.jsonl`);
@@ -97,7 +99,7 @@ export class LogBuffer {
   #size: number;
   /** The time of the newest line read. */
   #cursor: string | undefined;
-  /** Identities of the lines read within the resume window of the newest, in the order read. */
+  /** Identities of the last lines read (RECENT_LINES to twice that), in the order read. */
   #recent: string[] = [];
   /** Identities this reading session may meet again, with how many times each. */
   #skip = new Map<string, number>();
@@ -175,7 +177,7 @@ export class LogBuffer {
     const read: string[] = [];
     for (const l of lines) {
       const id = lineIdentity(l);
-      if (this.#skipped(id, l.time)) continue;
+      if (this.#skip.size > 0 && this.#skipped(id, l.time)) continue;
       if (cursor === undefined || l.time > cursor) cursor = l.time;
       read.push(id);
       text += JSON.stringify([l.time, l.message]) + '\n';
@@ -200,15 +202,17 @@ export class LogBuffer {
     return false;
   }
 
-  /** Adds lines read to the recent ones, and forgets those out of the window or over the cap. */
+  /** Adds lines read to the recent ones, forgetting the oldest beyond twice RECENT_LINES. */
   #remember(ids: readonly string[]): void {
-    this.#recent.push(...ids);
-    if (this.#cursor === undefined) return;
-    const dot = this.#cursor.indexOf('.');
-    const floor = `${String(Math.max(0, Number(this.#cursor.slice(0, dot)) - RESUME_WINDOW_SECONDS)).padStart(dot, '0')}${this.#cursor.slice(dot)}`;
-    let drop = Math.max(0, this.#recent.length - RECENT_MAX);
-    while (drop < this.#recent.length && timeOf(this.#recent[drop]!) < floor) drop++;
-    if (drop > 0) this.#recent.splice(0, drop);
+    for (const id of ids) this.#recent.push(id);
+    // Trimmed in steps, so that a line read costs no copying of the list.
+    if (this.#recent.length <= 2 * RECENT_LINES) return;
+    // Never between lines of one time: reading again from the oldest time kept, every line at that
+    // time must be known, or one held already would be taken for a late one.
+    let cut = this.#recent.length - RECENT_LINES;
+    const oldest = timeOf(this.#recent[cut]!);
+    while (cut > 0 && timeOf(this.#recent[cut - 1]!) === oldest) cut--;
+    this.#recent.splice(0, cut);
   }
 
   /** Every line of the container has been read. */
@@ -261,16 +265,18 @@ export class LogBuffer {
     return out;
   }
 
-  /** The server has the lines up to byte `end`: persist that, rewriting the file when it is due. */
+  /**
+   * The server has the lines up to byte `end`; the file is rewritten when it is due. The position
+   * reaches disk with the next batch's in-flight record (or a rewrite, or close): until then the
+   * batch still recorded in flight tells a restarted agent, through the server, that it was taken.
+   */
   markShipped(end: number): void {
     delete this.#state.inFlight;
-    const rest = this.#size - end;
-    if (rest <= 0 || (end >= REWRITE_AFTER_BYTES && end >= rest)) {
+    if (end >= REWRITE_AFTER_BYTES && end >= this.#size - end) {
       this.#rewrite(end);
       return;
     }
     this.#state.shippedBytes = end;
-    this.#saveState();
   }
 
   /**
@@ -344,17 +350,15 @@ export class LogBuffer {
     if (this.#state.shippedBytes > this.#size) this.#state.shippedBytes = this.#size;
     // A batch whose lines the file no longer holds (a machine crash lost them) cannot be settled.
     if (this.#state.inFlight && this.#state.inFlight.end > this.#size) delete this.#state.inFlight;
-    const read: string[] = [];
     // The lines the base counts already (those a rewrite carried over) are not counted again.
     let at = Math.min(this.#state.baseCovers ?? 0, end);
     while (at < end) {
       const nl = all.indexOf(10, at);
       const [time, message] = JSON.parse(all.toString('utf8', at, nl)) as [string, string];
       if (this.#cursor === undefined || time > this.#cursor) this.#cursor = time;
-      read.push(lineIdentity({ time, message }));
+      this.#remember([lineIdentity({ time, message })]);
       at = nl + 1;
     }
-    this.#remember(read);
   }
 }
 

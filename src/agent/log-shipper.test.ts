@@ -411,7 +411,7 @@ describe('LogBuffer', () => {
     again.close();
   });
 
-  it('after a restart, reads a line Docker wrote late (older than the newest read), once, also once the file was emptied', () => {
+  it('after a restart, reads a line Docker wrote late (older than the newest read), once, also once every line was shipped', () => {
     const dir = join(tempDir(), 'c1');
     const b = LogBuffer.open(dir, target);
     // stdout's 'c' was read; stderr's older 'b' was not yet in Docker's log when the agent stopped.
@@ -443,10 +443,10 @@ describe('LogBuffer', () => {
     b.close();
     const again = LogBuffer.open(dir);
     assert.deepEqual(again.unshipped(64 << 20).map((l) => l.message.split(' ')[0]), Array.from({ length: 501 }, (_, i) => String(8500 + i)));
-    // Reading again from the oldest recent line resends the last 4,096 lines: all held already.
-    const since = again.beginReading()!;
-    assert.equal(since, line(9001 - 4096).time);
-    again.append(Array.from({ length: 4096 }, (_, i) => line(9001 - 4096 + i)));
+    // Reading again from the oldest line remembered (at least 128 back) resends lines all held already.
+    const first = Number(again.beginReading()!.split('.')[1]);
+    assert.ok(first <= 9000 - 127, `reads again from line ${first}`);
+    again.append(Array.from({ length: 9001 - first }, (_, i) => line(first + i)));
     again.append([line(9001)]);
     assert.equal(again.unshipped(64 << 20).length, 502);
     again.close();
@@ -464,11 +464,14 @@ describe('LogBuffer', () => {
     again.close();
   });
 
-  it('forgets lines older than the resume window, and keeps a state written before identities were kept', () => {
+  it('remembers the last 128 to 256 lines read, and keeps a state written before identities were kept', () => {
     const dir = join(tempDir(), 'c1');
     const b = LogBuffer.open(dir, target);
-    b.append([{ time: '0000000005.000000000', message: 'old' }, { time: '0000000006.500000000', message: 'new' }]);
-    assert.equal(b.beginReading(), '0000000006.500000000');
+    const at = (i: number) => `0000000005.${String(i).padStart(9, '0')}`;
+    b.append(Array.from({ length: 1000 }, (_, i) => ({ time: at(i), message: `${i}` })));
+    assert.equal(b.beginReading(), at(1000 - 128));
+    b.append(Array.from({ length: 100 }, (_, i) => ({ time: at(1000 + i), message: `${1000 + i}` })));
+    assert.equal(b.beginReading(), at(1000 - 128));
     b.close();
     // An agent of before: the cursor and how many lines carried its time.
     writeFileSync(join(dir, 'state.json'), JSON.stringify({ target, shippedBytes: 0, baseCursor: '0000000009.000000000', baseSame: 2, finished: false }));
