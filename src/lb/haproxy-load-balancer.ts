@@ -13,6 +13,8 @@
  * which takes one reload): a new target fills a slot at weight 0, is marked down, then gets its
  * weight, so it receives traffic only once its health checks pass (the group's healthy
  * threshold); a reload keeps every slot's target and its health and drain state (server-state-file).
+ * Each slot's fail-open twin (see failOpenName) follows it: same address, readied once the target
+ * has been judged, drained and emptied with it, its state kept across reloads too.
  * Calls are serialized; every socket call and process wait has a timeout.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
