@@ -251,7 +251,7 @@ export class HaproxyLoadBalancer {
             const initialChecksDue = Date.now() - running.addedAtMs >= (check.unhealthyThreshold * check.intervalSeconds + check.timeoutSeconds) * 1000;
             state = targetHealthOf(byName.get(`${backend}/${slotName(slot)}`), target.draining, this.#health.get(key), initialChecksDue);
             if ((state.State === 'healthy' || state.State === 'unhealthy') && running.twin === 'maint') {
-              await this.#setTwin(group.targetGroupId, `${backend}/${failOpenName(slot)}`, running, 'ready');
+              await this.#readyTwin(group.targetGroupId, `${backend}/${failOpenName(slot)}`, running);
             }
           }
           this.#health.set(key, state);
@@ -279,16 +279,16 @@ export class HaproxyLoadBalancer {
   }
 
   /**
-   * Sets a slot's twin to `state` and records it. A refusal is logged and leaves the record as it
-   * was, so the next observe tries again; an unreachable HAProxy is thrown.
+   * Readies the twin of a slot whose target was judged, and records it. A refusal is logged and
+   * leaves the twin in maintenance, so the next observe tries again; an unreachable HAProxy is thrown.
    */
-  async #setTwin(targetGroupId: string, twin: string, running: RunningTarget, state: TwinState): Promise<void> {
+  async #readyTwin(targetGroupId: string, twin: string, running: RunningTarget): Promise<void> {
     try {
-      await this.#command(`set server ${twin} state ${state}`, '');
-      running.twin = state;
+      await this.#command(`set server ${twin} state ready`, '');
+      running.twin = 'ready';
     } catch (err) {
       if (err instanceof HaproxyCommandError && err.retryable) throw err;
-      this.#options.log({ msg: 'fail-open server state not set', targetGroupId, server: twin, state, error: String(err), dir: this.#options.dir });
+      this.#options.log({ msg: 'fail-open server not readied', targetGroupId, server: twin, error: String(err), dir: this.#options.dir });
     }
   }
 
