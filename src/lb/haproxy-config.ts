@@ -181,11 +181,13 @@ function serverArguments(targetGroup: TargetGroupConfig, target: TargetConfig | 
 }
 
 /**
- * A twin's `server` arguments. Always `disabled` in the configuration, the runtime API readies it:
- * HAProxy keeps a configured `disabled` through `set server state ready`, so the server-state file
- * of a reload and the next configuration agree on it and the twin's saved state (maint, drain or
- * ready) is restored as it was. Had the configuration changed it, HAProxy would ready a twin that
- * was in maintenance. `non-stick`: a client served while failing open is not stuck to an
+ * A twin's `server` arguments. Always `disabled` in the configuration, the runtime API readies it.
+ * HAProxy 2.6 remembers a configured `disabled` through `set server state ready` and writes it to
+ * the server-state file; at a reload it restores a server's saved state (maint, drain or ready)
+ * only when the new configuration's `disabled` is the saved one. Were it not (a filled slot's twin
+ * rendered enabled), HAProxy would take the configuration's word and leave a twin saved in
+ * maintenance out of maintenance but down for good (it has no checks to bring it up), so its
+ * target could never fail open. `non-stick`: a client served while failing open is not stuck to an
  * unhealthy target once a healthy one is back.
  */
 function failOpenArguments(target: TargetConfig | undefined): string {
