@@ -63,6 +63,14 @@ describe('renderHaproxyConfig', () => {
     assert.match(text, /server slot0 10\.0\.0\.1:80 check inter 30000 rise 5 fall 2 weight 100\n/);
     assert.match(text, /server slot1 0\.0\.0\.0:0 disabled check inter 30000 rise 5 fall 2 weight 100\n/);
     assert.match(text, /server slot15 0\.0\.0\.0:0 disabled /);
+    // Each slot's fail-open twin follows it: a backup at the same address, always configured
+    // disabled (the runtime API readies it), never checked, never stuck to.
+    assert.match(text, /server slot0 [^\n]*\n {2}server failopen0 10\.0\.0\.1:80 disabled backup non-stick weight 100\n {2}server slot1 /);
+    assert.match(text, /server failopen1 0\.0\.0\.0:0 disabled backup non-stick weight 100\n/);
+    assert.match(text, /server failopen15 0\.0\.0\.0:0 disabled /);
+    assert.doesNotMatch(text, /failopen16/);
+    assert.doesNotMatch(text, /server failopen\d+ [^\n]*check/);
+    assert.match(text, /\n {2}option allbackups\n/);
     assert.doesNotMatch(text, /slot16/);
     assert.match(text, /bind "0\.0\.0\.0:80"/);
     assert.match(text, /nbthread 2/);
@@ -143,7 +151,7 @@ describe('renderHaproxyConfig', () => {
       });
       // Every line is one the generator writes: a section, or a directive it knows.
       for (const line of text.split('\n').filter((l) => l.length)) {
-        assert.match(line, /^(global|defaults|frontend listener_\d+|backend tg_[0-9a-f]{16}|\s{2}(stats socket|server-state-file|hard-stop-after|nbthread|mode|timeout|retries|option|load-server-state-from-file|bind|acl rule\d+_condition\d+|http-request|http-response|http-check|use_backend tg_|default_backend tg_|balance|server slot\d+ |stick|tcp-request))/, line);
+        assert.match(line, /^(global|defaults|frontend listener_\d+|backend tg_[0-9a-f]{16}|\s{2}(stats socket|server-state-file|hard-stop-after|nbthread|mode|timeout|retries|option|load-server-state-from-file|bind|acl rule\d+_condition\d+|http-request|http-response|http-check|use_backend tg_|default_backend tg_|balance|server slot\d+ |server failopen\d+ |stick|tcp-request))/, line);
         assert.doesNotMatch(line, /[\r\0]/);
       }
       for (const [name, body] of renderHaproxyConfig(hostileConfig(), { files: { runtimeSocket: '', serverStateFile: '', bodyDir: dir }, bindAddress: '127.0.0.1' }).bodies) {

@@ -61,6 +61,16 @@ export const backendName = (targetGroupId: string): string => `tg_${hash(targetG
  * connection to its target (measured: a third of the throughput).
  */
 export const slotName = (index: number): string => `slot${index}`;
+/**
+ * The fail-open twin of slot `index`: a `backup` server without health checks at the slot's
+ * target's address. ELB fails open: when no target of a group is healthy it routes to all of them
+ * regardless of their health. With `option allbackups` HAProxy does exactly that with the twins:
+ * while any slot is up only slots take traffic, when none is every twin in `ready` state shares
+ * it. A twin is `ready` only while its target may take fail-open traffic (neither draining nor
+ * still in its initial checks); its state never touches the target's reported health, which
+ * comes from the slot's checks alone.
+ */
+export const failOpenName = (index: number): string => `failopen${index}`;
 /** The fewest slots a backend has. */
 export const MIN_SLOTS = 16;
 /** Slots a backend gets for `targets` targets: at least MIN_SLOTS, doubling; more targets than slots takes a reload. */
@@ -168,6 +178,20 @@ function serverArguments(targetGroup: TargetGroupConfig, target: TargetConfig | 
   if (check.port !== 'traffic-port') args.push('port', String(check.port));
   if (targetGroup.slowStartSeconds > 0) args.push('slowstart', seconds(targetGroup.slowStartSeconds));
   return args.join(' ');
+}
+
+/**
+ * A twin's `server` arguments. Always `disabled` in the configuration, the runtime API readies it.
+ * HAProxy 2.6 remembers a configured `disabled` through `set server state ready` and writes it to
+ * the server-state file; at a reload it restores a server's saved state (maint, drain or ready)
+ * only when the new configuration's `disabled` is the saved one. Were it not (a filled slot's twin
+ * rendered enabled), HAProxy would take the configuration's word and leave a twin saved in
+ * maintenance out of maintenance but down for good (it has no checks to bring it up), so its
+ * target could never fail open. `non-stick`: a client served while failing open is not stuck to an
+ * unhealthy target once a healthy one is back.
+ */
+function failOpenArguments(target: TargetConfig | undefined): string {
+  return `${target ? serverAddress(target) : '0.0.0.0:0'} disabled backup non-stick weight ${TARGET_WEIGHT}`;
 }
 
 /** Renders the whole configuration, with each target group's `targets` as its servers. */
@@ -318,6 +342,8 @@ function renderBackend(group: TargetGroupConfig, slots: readonly (TargetConfig |
     // leastconn counts in mode http (one stream per request on a backend connection).
     `  balance ${group.algorithm === 'least_outstanding_requests' ? 'leastconn' : 'roundrobin'}`,
     `  timeout check ${seconds(check.timeoutSeconds)}`,
+    // Fail open: with no slot up, every ready twin takes traffic (not only the first).
+    '  option allbackups',
     ...renderHealthCheck(check),
   ];
   if (group.stickinessSeconds !== undefined && config.type === 'application') {
@@ -330,7 +356,8 @@ function renderBackend(group: TargetGroupConfig, slots: readonly (TargetConfig |
       '  stick on var(txn.wharf_sticky)',
       `  http-response add-header Set-Cookie "${STICKINESS_COOKIE}=%[var(txn.wharf_sticky)]; Max-Age=${Math.round(group.stickinessSeconds)}; Path=/"`);
   }
-  slots.forEach((target, i) => lines.push(`  server ${slotName(i)} ${serverArguments(group, target)}`));
+  // Each slot is followed by its twin, so adding slots never renumbers the servers already there.
+  slots.forEach((target, i) => lines.push(`  server ${slotName(i)} ${serverArguments(group, target)}`, `  server ${failOpenName(i)} ${failOpenArguments(target)}`));
   return lines;
 }
 

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
+import { backendName } from './haproxy-config.js';
 import { HaproxyLoadBalancer } from './haproxy-load-balancer.js';
 import { sendCommand } from './runtime-socket.js';
 import type { TargetHealth } from './target-health.js';
@@ -77,6 +78,26 @@ async function allHealthy(lb: HaproxyLoadBalancer, groupId: string, count: numbe
     const health = Object.values(await healthOf(lb, groupId));
     return health.length === count && health.every((h) => h.State === 'healthy') ? true : undefined;
   });
+}
+
+/** The `show stat` status of each server of a group's backend, by server name (slots and their fail-open twins). */
+async function serverStatus(dir: string, groupId: string): Promise<Record<string, string>> {
+  const [header, ...rows] = (await sendCommand(join(dir, 'runtime.sock'), 'show stat -1 4 -1', 5000)).trim().split('\n');
+  const columns = header!.replace(/^# /, '').split(',');
+  const at = (name: string) => columns.indexOf(name);
+  return Object.fromEntries(rows.map((r) => r.split(',')).filter((f) => f[at('pxname')] === backendName(groupId)).map((f) => [f[at('svname')], f[at('status')]]));
+}
+
+/** Which backends answer `count` requests, by name, each answer required to be a 200. */
+async function answeredBy(port: number, count: number): Promise<Map<string, number>> {
+  const names = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const res = await get(port, '/');
+    assert.equal(res.status, 200, res.body);
+    const name = res.body.split(' ')[0]!;
+    names.set(name, (names.get(name) ?? 0) + 1);
+  }
+  return names;
 }
 
 async function reloads(dir: string): Promise<number> {
@@ -214,6 +235,134 @@ describe('HaproxyLoadBalancer', () => {
       b.healthStatus = 200;
       await lb.close();
     }
+  });
+
+  it('fails open when no target is healthy: every unhealthy one serves, still reported unhealthy; a healthy one takes it all back; a draining one gets none; reloads keep it', async () => {
+    const [x, y] = [await startBackend('x'), await startBackend('y')];
+    backends.push(x, y);
+    x.healthStatus = 503;
+    y.healthStatus = 503;
+    const port = await freePort();
+    const dir = join(root, 'failopen');
+    const lb = newDataPlane('failopen');
+    const id = 'arn:tg/failopen';
+    const tg = group(id, [x, y]);
+    const withRule = (config: LoadBalancerConfig, path: string) => {
+      config.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: [path] }], action: { type: 'fixed-response', statusCode: 418 } }];
+      return config;
+    };
+    const mismatch: TargetHealth = { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' };
+    const unhealthy = (...which: Backend[]) => until(`${which.map((b) => b.name).join(', ')} unhealthy`, async () => {
+      const health = await healthOf(lb, id);
+      return which.every((b) => health[`${b.name}:${b.port}`]?.State === 'unhealthy') ? health : undefined;
+    });
+    await lb.start(forwardConfig(port, [tg]));
+    assert.deepEqual(await unhealthy(x, y), { [`x:${x.port}`]: mismatch, [`y:${y.port}`]: mismatch });
+    const slotRequests = async () => {
+      const slots = (await lb.observe()).traffic.groups.get(id)!;
+      assert.ok([...slots.keys()].every((name) => /^slot\d+$/.test(name)), `not only slots: ${[...slots.keys()].join(', ')}`);
+      return [...slots.values()].reduce((sum, t) => sum + t.requests, 0);
+    };
+    const counted = await slotRequests();
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()].sort(), ['x', 'y']);
+    // Failing open changes routing, not health; what the twins served counts under the targets' slots.
+    assert.deepEqual(await healthOf(lb, id), { [`x:${x.port}`]: mismatch, [`y:${y.port}`]: mismatch });
+    assert.equal(await slotRequests(), counted + 8);
+    assert.deepEqual(await serverStatus(dir, id).then((s) => [s['slot0'], s['failopen0'], s['slot1'], s['failopen1'], s['failopen2']]), ['DOWN', 'no check', 'DOWN', 'no check', 'MAINT']);
+
+    // A reload keeps the twins as they were.
+    assert.equal((await lb.apply(withRule(forwardConfig(port, [tg]), '/one'))).reloaded, true);
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()].sort(), ['x', 'y']);
+
+    // One healthy target: only it is served.
+    y.healthStatus = 200;
+    await until('y healthy', async () => ((await healthOf(lb, id))[`y:${y.port}`]?.State === 'healthy' ? true : undefined));
+    const xBefore = x.requests;
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()], ['y']);
+    assert.equal(x.requests, xBefore);
+
+    // Failing open again, x draining: only y is served, before and after a reload.
+    y.healthStatus = 503;
+    await unhealthy(y);
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()].sort(), ['x', 'y']);
+    const drainingX = { ...tg, targets: tg.targets.map((t) => (t.targetId.startsWith('x:') ? { ...t, draining: true } : t)) };
+    assert.equal((await lb.apply(withRule(forwardConfig(port, [drainingX]), '/one'))).reloaded, false);
+    // (HAProxy shows a draining server that is down as DOWN.)
+    assert.deepEqual(await serverStatus(dir, id).then((s) => [s['slot0'], s['failopen0']]), ['DOWN', 'DRAIN']);
+    const xDraining = x.requests;
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()], ['y']);
+    assert.equal((await lb.apply(withRule(forwardConfig(port, [drainingX]), '/two'))).reloaded, true);
+    assert.deepEqual([...(await answeredBy(port, 8)).keys()], ['y']);
+    assert.equal(x.requests, xDraining);
+    assert.equal((await healthOf(lb, id))[`x:${x.port}`]?.State, 'draining');
+
+    // Deregistered: its slot and twin are emptied; with no target left the group answers 503.
+    assert.equal((await lb.apply(withRule(forwardConfig(port, [{ ...tg, targets: drainingX.targets.filter((t) => !t.draining) }]), '/two'))).reloaded, false);
+    assert.deepEqual(await serverStatus(dir, id).then((s) => [s['slot0'], s['failopen0']]), ['MAINT', 'MAINT']);
+    assert.deepEqual([...(await answeredBy(port, 4)).keys()], ['y']);
+    assert.equal((await lb.apply(withRule(forwardConfig(port, [{ ...tg, targets: [] }]), '/two'))).reloaded, false);
+    assert.equal((await get(port, '/')).status, 503);
+    await lb.close();
+  });
+
+  it('gives targets still in their initial health checks no fail-open traffic', async () => {
+    const [u, i] = [await startBackend('u'), await startBackend('i')];
+    backends.push(u, i);
+    const port = await freePort();
+    const lb = newDataPlane('initial');
+    const id = 'arn:tg/initial';
+    // A failing target stays `initial` until its unhealthy threshold of checks is due (here after
+    // the 60 s check timeout), far longer than this test.
+    const tg = group(id, [u], { healthCheck: { ...group('x', []).healthCheck, timeoutSeconds: 60 } });
+    const health = () => healthOf(lb, id);
+    u.healthStatus = 503;
+    await lb.start(forwardConfig(port, [tg]));
+    assert.equal((await get(port, '/')).status, 503);
+    assert.equal((await health())[`u:${u.port}`]?.Reason, 'Elb.InitialHealthChecking');
+    // u passes, then fails: judged unhealthy. i joins failing, so stays initial: only u is served.
+    u.healthStatus = 200;
+    await until('u healthy', async () => ((await health())[`u:${u.port}`]?.State === 'healthy' ? true : undefined));
+    u.healthStatus = 503;
+    await until('u unhealthy', async () => ((await health())[`u:${u.port}`]?.State === 'unhealthy' ? true : undefined));
+    i.healthStatus = 503;
+    const both = forwardConfig(port, [group(id, [u, i], { healthCheck: tg.healthCheck })]);
+    await lb.apply(both);
+    const iBefore = i.requests;
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()], ['u']);
+    // Nor after a reload (the saved server state keeps i's twin in maintenance).
+    both.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: ['/x'] }], action: { type: 'fixed-response', statusCode: 418 } }];
+    assert.equal((await lb.apply(both)).reloaded, true);
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()], ['u']);
+    assert.equal(i.requests, iBefore);
+    assert.equal((await health())[`i:${i.port}`]?.Reason, 'Elb.InitialHealthChecking');
+    // Judged after the reload (healthy, then failing): both serve.
+    i.healthStatus = 200;
+    await until('i healthy', async () => ((await health())[`i:${i.port}`]?.State === 'healthy' ? true : undefined));
+    i.healthStatus = 503;
+    await until('i unhealthy', async () => ((await health())[`i:${i.port}`]?.State === 'unhealthy' ? true : undefined));
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()].sort(), ['i', 'u']);
+    await lb.close();
+  });
+
+  it('fails open on a network load balancer too', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const lb = newDataPlane('tcp-failopen');
+    const id = 'arn:tg/tcp-failopen';
+    const tg = group(id, [a, b]);
+    // Checked on a port nobody listens on: every target fails its checks, its traffic port serves.
+    tg.healthCheck = { ...tg.healthCheck, protocol: 'TCP', port: await freePort() };
+    await lb.start({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: id, weight: 1 }] } }],
+      targetGroups: [tg],
+    });
+    await until('both unhealthy', async () => {
+      const health = Object.values(await healthOf(lb, id));
+      return health.length === 2 && health.every((h) => h.State === 'unhealthy' && h.Reason === 'Target.FailedHealthChecks') ? true : undefined;
+    });
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()].sort(), ['a', 'b']);
+    await lb.close();
   });
 
   it('reloads for listener and rule changes without failing a request in flight or in a stream', async () => {

@@ -13,15 +13,17 @@
  * which takes one reload): a new target fills a slot at weight 0, is marked down, then gets its
  * weight, so it receives traffic only once its health checks pass (the group's healthy
  * threshold); a reload keeps every slot's target and its health and drain state (server-state-file).
+ * Each slot's fail-open twin (see failOpenName) follows it: same address, readied once the target
+ * has been judged, drained and emptied with it, its state kept across reloads too.
  * Calls are serialized; every socket call and process wait has a timeout.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
-import { backendName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
+import { backendName, failOpenName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
 import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
-import { parseServerStats, type ServerStat, type ServerTraffic } from './show-stat.js';
+import { addServerTraffic, parseServerStats, type ServerStat, type ServerTraffic } from './show-stat.js';
 import { ADDRESS_UNUSABLE, DRAINING, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
 import * as timeouts from './timeouts.js';
 
@@ -89,7 +91,26 @@ type Status = 'new' | 'running' | 'closing' | 'closed';
 
 /** A running HAProxy's server slots: target group id → slot index → the target in it (as it was added, and when), or a hole. */
 type RunningTargets = Map<string, (RunningTarget | undefined)[]>;
-interface RunningTarget { target: TargetConfig; addedAtMs: number }
+interface RunningTarget {
+  target: TargetConfig;
+  addedAtMs: number;
+  /** The admin state of the slot's fail-open twin (see failOpenName). */
+  twin: TwinState;
+}
+
+/**
+ * A fail-open twin's admin state: `maint` until its target has been judged healthy or unhealthy,
+ * then `ready`, and `drain` while the target drains (ELB sends a draining target no new request,
+ * failing open or not; what the twin is serving finishes).
+ *
+ * Targets still in their initial checks get no fail-open traffic. ELB's documentation says a target
+ * "must pass initial health checks" before it can receive requests, and that a group fails open
+ * when it "contains only unhealthy registered targets" ("Health checks for your target groups";
+ * the knowledge-center page on failing health checks, for Elb.InitialHealthChecking and
+ * Elb.RegistrationInProgress). So a group whose targets are all `initial` answers 503, and a group
+ * with no healthy target fails open to its unhealthy targets only, never to initial ones.
+ */
+type TwinState = 'maint' | 'drain' | 'ready';
 
 export class HaproxyLoadBalancer {
   readonly #options: HaproxyLoadBalancerOptions;
@@ -229,6 +250,9 @@ export class HaproxyLoadBalancer {
             const check = group.healthCheck;
             const initialChecksDue = Date.now() - running.addedAtMs >= (check.unhealthyThreshold * check.intervalSeconds + check.timeoutSeconds) * 1000;
             state = targetHealthOf(byName.get(`${backend}/${slotName(slot)}`), target.draining, this.#health.get(key), initialChecksDue);
+            if ((state.State === 'healthy' || state.State === 'unhealthy') && running.twin === 'maint') {
+              await this.#readyTwin(group.targetGroupId, `${backend}/${failOpenName(slot)}`, running);
+            }
           }
           this.#health.set(key, state);
           healths.set(target.targetId, state);
@@ -240,13 +264,32 @@ export class HaproxyLoadBalancer {
     });
   }
 
-  /** One group's counters by slot, from `show stat` rows by `<backend>/<server>`. */
+  /**
+   * One group's counters by slot, from `show stat` rows by `<backend>/<server>`: what the slot's
+   * twin served while failing open counts as the slot's (both reach the same target), so each
+   * request counts once, under its slot, and no twin shows as a server of its own.
+   */
   #slotTraffic(targetGroupId: string, byName: Map<string, ServerStat>): Map<string, ServerTraffic> {
     const backend = backendName(targetGroupId);
     return new Map((this.#running.get(targetGroupId) ?? []).flatMap((_, i) => {
       const stat = byName.get(`${backend}/${slotName(i)}`);
-      return stat ? [[slotName(i), stat.traffic] as const] : [];
+      const twin = byName.get(`${backend}/${failOpenName(i)}`);
+      return stat ? [[slotName(i), twin ? addServerTraffic(stat.traffic, twin.traffic) : stat.traffic] as const] : [];
     }));
+  }
+
+  /**
+   * Readies the twin of a slot whose target was judged, and records it. A refusal is logged and
+   * leaves the twin in maintenance, so the next observe tries again; an unreachable HAProxy is thrown.
+   */
+  async #readyTwin(targetGroupId: string, twin: string, running: RunningTarget): Promise<void> {
+    try {
+      await this.#command(`set server ${twin} state ready`, '');
+      running.twin = 'ready';
+    } catch (err) {
+      if (err instanceof HaproxyCommandError && err.retryable) throw err;
+      this.#options.log({ msg: 'fail-open server not readied', targetGroupId, server: twin, error: String(err), dir: this.#options.dir });
+    }
   }
 
   /** Soft-stops HAProxy: it stops listening and finishes open requests (killed after CLOSE_GRACE_MS). */
@@ -484,19 +527,23 @@ export class HaproxyLoadBalancer {
       };
       for (const [i, running] of slots.entries()) {
         if (!running) continue;
-        const { target: current, addedAtMs } = running;
+        const { target: current, addedAtMs, twin } = running;
         const target = wanted.get(current.targetId);
         const server = `${backend}/${slotName(i)}`;
+        const twinServer = `${backend}/${failOpenName(i)}`;
         if (!target || target.address !== current.address || target.port !== current.port) {
           await attempt(current.targetId, async () => {
-            await this.#emptySlot(server);
+            await this.#emptySlot(server, twinServer);
             slots[i] = undefined;
             this.#health.delete(`${group.targetGroupId} ${current.targetId}`);
           });
         } else if (target.draining !== current.draining) {
           await attempt(current.targetId, async () => {
-            await this.#command(`set server ${server} state ${target.draining ? 'drain' : 'ready'}`, '');
-            slots[i] = { target, addedAtMs };
+            const state = target.draining ? 'drain' : 'ready';
+            // The twin first: a draining target must not be left reachable through it.
+            if (twin !== 'maint') await this.#command(`set server ${twinServer} state ${state}`, '');
+            await this.#command(`set server ${server} state ${state}`, '');
+            slots[i] = { target, addedAtMs, twin: twin === 'maint' ? 'maint' : state };
           });
         }
       }
@@ -509,33 +556,39 @@ export class HaproxyLoadBalancer {
           continue;
         }
         await attempt(targetId, async () => {
-          await this.#fillSlot(`${backend}/${slotName(free)}`, target);
-          slots[free] = { target, addedAtMs: Date.now() };
+          await this.#fillSlot(`${backend}/${slotName(free)}`, `${backend}/${failOpenName(free)}`, target);
+          slots[free] = { target, addedAtMs: Date.now(), twin: 'maint' };
         });
       }
     }
     return errors;
   }
 
-  /** Puts a target in a free slot; it receives nothing until its health checks pass the healthy threshold. */
-  async #fillSlot(server: string, target: TargetConfig): Promise<void> {
+  /**
+   * Puts a target in a free slot; it receives nothing until its health checks pass the healthy
+   * threshold. Its twin gets the same address and stays in maintenance until the target is judged.
+   */
+  async #fillSlot(server: string, twin: string, target: TargetConfig): Promise<void> {
     await this.#command(`set server ${server} addr ${target.address} port ${target.port}`, /changed|no need to change/);
     try {
+      await this.#command(`set server ${twin} addr ${target.address} port ${target.port}`, /changed|no need to change/);
       await this.#command(`set weight ${server} 0`, '');
       await this.#command(`set server ${server} state ready`, '');
       // Leaving maintenance counts a checked server as up; marking it down makes it earn that.
       await this.#command(`set server ${server} health down`, '');
       await this.#command(`set weight ${server} ${TARGET_WEIGHT}`, '');
     } catch (err) {
-      await this.#emptySlot(server).catch(() => undefined);
+      await this.#emptySlot(server, twin).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Empties a slot: maintenance (no traffic, no checks), its open sessions cut. */
-  async #emptySlot(server: string): Promise<void> {
-    await this.#command(`set server ${server} state maint`, '');
-    await this.#command(`shutdown sessions server ${server}`, '');
+  /** Empties a slot and its twin: maintenance (no traffic, no checks), their open sessions cut. */
+  async #emptySlot(server: string, twin: string): Promise<void> {
+    for (const name of [twin, server]) {
+      await this.#command(`set server ${name} state maint`, '');
+      await this.#command(`shutdown sessions server ${name}`, '');
+    }
   }
 
   #command(command: string, expected: string | RegExp): Promise<void> {

@@ -1,6 +1,6 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseServerStats } from './show-stat.js';
+import { addServerTraffic, parseServerStats } from './show-stat.js';
 
 // The columns of HAProxy 2.6's `show stat` up to those Wharf reads, in HAProxy's order (129 in all; the rest change nothing here).
 const HEADER = '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime';
@@ -31,4 +31,13 @@ it('reads each server row\'s health fields and traffic counters, skipping FRONTE
 
 it('refuses a header without a column it reads, naming it', () => {
   assert.throws(() => parseServerStats('# pxname,svname,status,check_status,check_code,req_tot\n'), /no hrsp_2xx, hrsp_3xx, hrsp_4xx, hrsp_5xx, rtime/);
+});
+
+it('adds a slot\'s and its fail-open twin\'s traffic, the response time weighted by their responses', () => {
+  const slot = { requests: 4, http: { '2XX': 3, '3XX': 0, '4XX': 0, '5XX': 1 }, responseTimeMs: 10 };
+  const twin = { requests: 12, http: { '2XX': 12, '3XX': 0, '4XX': 0, '5XX': 0 }, responseTimeMs: 30 };
+  assert.deepEqual(addServerTraffic(slot, twin), { requests: 16, http: { '2XX': 15, '3XX': 0, '4XX': 0, '5XX': 1 }, responseTimeMs: 25 });
+  const idle = { requests: 0, http: { '2XX': 0, '3XX': 0, '4XX': 0, '5XX': 0 }, responseTimeMs: 0 };
+  assert.deepEqual(addServerTraffic(slot, idle), slot);
+  assert.deepEqual(addServerTraffic(idle, twin), twin);
 });

@@ -64,3 +64,17 @@ export function parseServerStats(csv: string): ServerStat[] {
     };
   });
 }
+
+/**
+ * Two servers' traffic as one (a slot and its fail-open twin reach the same target): counters
+ * added, the response time the average of both weighted by the responses each counted.
+ */
+export function addServerTraffic(a: ServerTraffic, b: ServerTraffic): ServerTraffic {
+  const responses = (t: ServerTraffic) => t.http['2XX'] + t.http['3XX'] + t.http['4XX'] + t.http['5XX'];
+  const [ra, rb] = [responses(a), responses(b)];
+  return {
+    requests: a.requests + b.requests,
+    http: { '2XX': a.http['2XX'] + b.http['2XX'], '3XX': a.http['3XX'] + b.http['3XX'], '4XX': a.http['4XX'] + b.http['4XX'], '5XX': a.http['5XX'] + b.http['5XX'] },
+    responseTimeMs: ra + rb > 0 ? (a.responseTimeMs * ra + b.responseTimeMs * rb) / (ra + rb) : a.responseTimeMs,
+  };
+}
