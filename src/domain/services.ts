@@ -317,8 +317,8 @@ async function readLoadBalancing(
     const definition = definitions.get(task.taskDefinitionArn);
     if (!instance?.agentAddress || !definition) continue;
     const wanted: ServiceTarget[] = [];
-    // A task of a deployment no longer listed cannot be live (a deployment is kept while any of
-    // its tasks is not STOPPED); the service's configuration is the safe reading of one anyway.
+    // Every live task's deployment is listed (one is kept while any of its tasks is not STOPPED);
+    // were one not, its task is read as a task of a record without per-deployment loadBalancers.
     for (const lb of loadBalancersOf.get(task.startedBy ?? '') ?? service.loadBalancers ?? []) {
       const tg = groups.get(lb.targetGroupArn!);
       const port = tg ? taskHostPort(task, definition, lb.containerName!, lb.containerPort!) : undefined;
