@@ -137,7 +137,7 @@ describe('service plan: rolling deployment', () => {
     const svc = rolling(100, 200, 2);
     const plan = planService(snapshot(svc, [task('d2'), task('d2', 'i2'), task('d1', 'i1', { lastStatus: 'STOPPED', desiredStatus: 'STOPPED' })]), OPTIONS);
     assert.deepEqual(plan.service!.deployments.map((d) => [d.id, d.status, d.rolloutState]), [['d2', 'PRIMARY', 'COMPLETED']]);
-    assert.deepEqual(plan.service!.lastCompletedDeployment, { id: 'd2', taskDefinition: TD2 });
+    assert.deepEqual(plan.service!.lastCompletedDeployment, { id: 'd2', taskDefinition: TD2, loadBalancers: [] });
   });
 });
 
@@ -280,26 +280,33 @@ describe('service plan: load balancing', () => {
     desiredCount: 2, loadBalancers: [{ targetGroupArn: TG, containerName: 'app', containerPort: 8080 }], ...extra,
   });
   let port = 49152;
-  /** What the controller reads for `tasks`: one intended target each (TG, instance id, a host port). */
+  /**
+   * What the controller reads for `tasks`: each RUNNING task's intended targets (instance id, a host
+   * port) in `groups` (by default TG alone; a function gives each task its own, as its deployment's
+   * loadBalancers do), and the `registered` tasks' targets in `registeredIn` (by default TG alone).
+   */
   function lb(tasks: TaskRecord[], extra: { states?: Record<string, TargetRecord['health']['State']>; delayMs?: number; registered?: TaskRecord[];
-    deregisteredAt?: Record<string, number>; groups?: string[] } = {}) {
+    deregisteredAt?: Record<string, number>; groups?: string[] | ((t: TaskRecord) => string[]); registeredIn?: (t: TaskRecord) => string[] } = {}) {
     const intendedTargets = new Map<string, ServiceTarget[]>();
     const targets: TargetRecord[] = [];
+    const groupsOf = typeof extra.groups === 'function' ? extra.groups : () => (extra.groups as string[] | undefined) ?? [TG];
     for (const t of tasks) {
       if (t.lastStatus !== 'RUNNING' || t.desiredStatus !== 'RUNNING') continue;
-      const wanted = (extra.groups ?? [TG]).map((g) => ({
+      const wanted = groupsOf(t).map((g) => ({
         TargetGroupArn: g, Id: idOfInstance(t), Port: portOf(t), address: '10.0.0.1', taskArn: t.taskArn,
       }));
       intendedTargets.set(t.taskArn, wanted);
     }
     for (const t of extra.registered ?? tasks) {
       const deregisteredAt = extra.deregisteredAt?.[t.taskArn];
-      targets.push({
-        TargetGroupArn: TG, Id: idOfInstance(t), Port: portOf(t), address: '10.0.0.1', registeredAt: 0, taskArn: t.taskArn,
-        ...(deregisteredAt !== undefined ? { deregisteredAt } : {}),
-        health: { State: deregisteredAt !== undefined ? 'draining' : extra.states?.[t.taskArn] ?? 'healthy', Reason: 'Target.ResponseCodeMismatch',
-          Description: 'Health checks failed with these codes: [503]' },
-      });
+      for (const g of extra.registeredIn?.(t) ?? [TG]) {
+        targets.push({
+          TargetGroupArn: g, Id: idOfInstance(t), Port: portOf(t), address: '10.0.0.1', registeredAt: 0, taskArn: t.taskArn,
+          ...(deregisteredAt !== undefined ? { deregisteredAt } : {}),
+          health: { State: deregisteredAt !== undefined ? 'draining' : extra.states?.[t.taskArn] ?? 'healthy', Reason: 'Target.ResponseCodeMismatch',
+            Description: 'Health checks failed with these codes: [503]' },
+        });
+      }
     }
     return { targetGroups: new Map([[TG, { deregistrationDelayMs: extra.delayMs ?? 5_000 }], [TG2, { deregistrationDelayMs: 0 }]]), targets, intendedTargets };
   }
@@ -460,5 +467,113 @@ describe('service plan: load balancing', () => {
     assert.deepEqual(plan.stops, []);
     assert.equal(Object.keys(plan.service!.drainingTasks!).length, 2);
     assert.equal(plan.service!.status, 'DRAINING');
+  });
+
+  describe('a deployment\'s tasks stay in its own target groups', () => {
+    const LB1 = [{ targetGroupArn: TG, containerName: 'app', containerPort: 8080 }];
+    const LB2 = [{ targetGroupArn: TG2, containerName: 'app', containerPort: 8080 }];
+    /** After UpdateService moved the service from TG (d1, completed) to TG2 (d2, same task definition). */
+    const moved = (loadBalancers: typeof LB1, extra: Partial<ServiceRecord> = {}) => balanced({
+      loadBalancers,
+      deployments: [deployment('d2', TD1, { loadBalancers }), deployment('d1', TD1, { status: 'ACTIVE', rolloutState: 'COMPLETED', loadBalancers: LB1 })],
+      ...extra,
+    });
+    const byDeployment = (t: TaskRecord) => (t.startedBy === 'd1' ? [TG] : [TG2]);
+
+    it('registers the new deployment\'s tasks in the new group, keeps the old ones in the old group, and drains them from it only as the new ones turn healthy', () => {
+      const oldTasks = [task('d1', 'i1'), task('d1', 'i2')];
+      const newTasks = [task('d2', 'i1', { startedAt: NOW / 1000 }), task('d2', 'i2', { startedAt: NOW / 1000 })];
+      const all = [...oldTasks, ...newTasks];
+      const svc = moved(LB2);
+
+      const unregistered = planService({ ...snapshot(svc, all), ...lb(all, { groups: byDeployment, registered: oldTasks }) }, OPTIONS);
+      assert.deepEqual(unregistered.registrations.map((r) => [r.TargetGroupArn, r.taskArn]), newTasks.map((t) => [TG2, t.taskArn]));
+      assert.deepEqual(unregistered.deregistrations, [], 'the old tasks keep their targets in the old group');
+      assert.equal(unregistered.service?.drainingTasks, undefined);
+      assert.deepEqual(unregistered.stops, []);
+
+      const starting = planService({ ...snapshot(svc, all), ...lb(all, {
+        groups: byDeployment, registeredIn: byDeployment, states: Object.fromEntries(newTasks.map((t) => [t.taskArn, 'initial'])),
+      }) }, OPTIONS);
+      assert.deepEqual(starting.registrations, []);
+      assert.deepEqual(starting.deregistrations, []);
+      assert.equal(starting.service?.drainingTasks, undefined, 'no old task goes before a new one is healthy in the new group');
+
+      const healthy = planService({ ...snapshot(svc, all), ...lb(all, { groups: byDeployment, registeredIn: byDeployment }) }, OPTIONS);
+      assert.deepEqual(Object.keys(healthy.service!.drainingTasks!).sort(), oldTasks.map((t) => t.taskArn).sort());
+      assert.deepEqual(healthy.deregistrations.map((d) => [d.TargetGroupArn, d.taskArn]).sort(), oldTasks.map((t) => [TG, t.taskArn]).sort());
+      assert.deepEqual(healthy.registrations, []);
+      assert.deepEqual(healthy.service!.loadBalancers, LB2);
+      assert.ok(messages(healthy).includes(`(service web) deregistered 2 targets in (target-group ${TG})`), messages(healthy).join('\n'));
+    });
+
+    it('judges an old task by its own target: unhealthy in the old group past the grace period, it is replaced', () => {
+      const sick = task('d1', 'i1', { startedAt: (NOW - 120_000) / 1000 });
+      const tasks = [sick, task('d1', 'i2'), task('d2', 'i1', { startedAt: NOW / 1000 })];
+      const read = lb(tasks, { groups: byDeployment, registeredIn: byDeployment, states: { [sick.taskArn]: 'unhealthy', [tasks[2]!.taskArn]: 'initial' } });
+      const plan = planService({ ...snapshot(moved(LB2, { healthCheckGracePeriodSeconds: 10 }), tasks), ...read }, OPTIONS);
+      assert.deepEqual(plan.service!.drainingTasks, { [sick.taskArn]: { reason: `Task failed ELB health checks in (target-group ${TG})`, since: NOW / 1000 } });
+      assert.deepEqual(plan.deregistrations.map((d) => [d.TargetGroupArn, d.taskArn]), [[TG, sick.taskArn]]);
+    });
+
+    it('with every load balancer removed, registers the new tasks nowhere and drains the old ones from their group as they are retired', () => {
+      const oldTasks = [task('d1', 'i1'), task('d1', 'i2')];
+      const newTasks = [task('d2', 'i1', { startedAt: (NOW - 10_000) / 1000 }), task('d2', 'i2', { startedAt: (NOW - 10_000) / 1000 })];
+      const all = [...oldTasks, ...newTasks];
+      const svc = moved([]);
+      const groups = (t: TaskRecord) => (t.startedBy === 'd1' ? [TG] : []);
+      const read = lb(all, { groups, registered: oldTasks });
+
+      const warming = planService({ ...snapshot(svc, all), ...read }, OPTIONS);
+      assert.deepEqual(warming.registrations, []);
+      assert.deepEqual(warming.deregistrations, []);
+      assert.equal(warming.service?.drainingTasks, undefined, 'the new tasks are not healthy before their warm-up delay');
+      assert.equal(warming.wakeAfterMs, 30_000);
+
+      const warm = planService({ ...snapshot(svc, all), ...read, nowMs: NOW + 30_000 }, OPTIONS);
+      assert.deepEqual(Object.keys(warm.service!.drainingTasks!).sort(), oldTasks.map((t) => t.taskArn).sort());
+      assert.deepEqual(warm.deregistrations.map((d) => [d.TargetGroupArn, d.taskArn]).sort(), oldTasks.map((t) => [TG, t.taskArn]).sort());
+      assert.deepEqual(warm.registrations, []);
+
+      // The old deployment is gone once its tasks are STOPPED; a target left registered (its
+      // deregistration not yet applied) keeps the group read, and it is forgotten once none is.
+      const stopped = oldTasks.map((t) => ({ ...t, lastStatus: 'STOPPED', desiredStatus: 'STOPPED' }));
+      const after = [...stopped, ...newTasks];
+      const leftover = planService({ ...snapshot(svc, after), ...lb(after, { groups, registered: stopped }), nowMs: NOW + 60_000 }, OPTIONS);
+      assert.deepEqual(leftover.service!.deployments.map((d) => d.id), ['d2']);
+      assert.deepEqual(leftover.deregistrations.map((d) => [d.TargetGroupArn, d.taskArn]).sort(), oldTasks.map((t) => [TG, t.taskArn]).sort());
+      assert.deepEqual(leftover.service!.retiredTargetGroupArns, [TG]);
+      const deregisteredAt = Object.fromEntries(oldTasks.map((t) => [t.taskArn, (NOW + 60_000) / 1000]));
+      const clean = planService({ ...snapshot(leftover.service!, after), ...lb(after, { groups, registered: stopped, deregisteredAt }), nowMs: NOW + 61_000 }, OPTIONS);
+      assert.equal(clean.service?.retiredTargetGroupArns, undefined);
+      assert.deepEqual(clean.deregistrations, []);
+    });
+
+    it('a completed deployment is remembered with its loadBalancers, the service\'s for one that has none of its own', () => {
+      const tasks = [task('d1', 'i1'), task('d1', 'i2')];
+      const own = planService({ ...snapshot(balanced({ loadBalancers: LB2, deployments: [deployment('d1', TD1, { loadBalancers: LB1 })] }), tasks), ...lb(tasks) }, OPTIONS);
+      assert.deepEqual(own.service!.lastCompletedDeployment, { id: 'd1', taskDefinition: TD1, loadBalancers: LB1 });
+      const legacy = planService({ ...snapshot(balanced(), tasks), ...lb(tasks) }, OPTIONS);
+      assert.deepEqual(legacy.service!.lastCompletedDeployment, { id: 'd1', taskDefinition: TD1, loadBalancers: LB1 });
+    });
+
+    it('a circuit-breaker rollback returns to the last completed deployment\'s loadBalancers', () => {
+      const failed = () => task('d2', 'i1', { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', startedAt: undefined, stoppedAt: (NOW - 60_000) / 1000 });
+      const breaker = { minimumHealthyPercent: 100, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } };
+      const tasks = [task('d1', 'i1'), task('d1', 'i2'), failed(), failed(), failed()];
+      const svc = moved(LB2, { deploymentConfiguration: breaker, lastCompletedDeployment: { id: 'd1', taskDefinition: TD1, loadBalancers: LB1 } });
+      const read = lb(tasks, { groups: byDeployment, registered: tasks.slice(0, 2) });
+      const plan = planService({ ...snapshot(svc, tasks), ...read }, OPTIONS);
+      const head = plan.service!.deployments[0]!;
+      assert.equal(head.rolloutStateReason, 'ECS deployment circuit breaker: rolling back to deploymentId d1.');
+      assert.deepEqual(head.loadBalancers, LB1);
+      assert.deepEqual(plan.service!.loadBalancers, LB1, 'DescribeServices shows the rollback\'s');
+      assert.deepEqual(plan.deregistrations, [], 'd1\'s tasks stay registered in their group');
+
+      // A remembered deployment without its loadBalancers (an older record) takes them from its
+      // deployment record while that is still listed.
+      const older = planService({ ...snapshot({ ...svc, lastCompletedDeployment: { id: 'd1', taskDefinition: TD1 } }, tasks), ...read }, OPTIONS);
+      assert.deepEqual(older.service!.deployments[0]!.loadBalancers, LB1);
+    });
   });
 });

@@ -15,7 +15,9 @@
  *   to [3, 200], and rolls back to the last completed deployment when asked to;
  * - tasks that keep failing to start are retried with a growing delay, up to 15 minutes.
  * Load balancing (ECS's service load balancing): every RUNNING task is registered in each target
- * group of the service's loadBalancers; such a task counts as healthy once all its targets are
+ * group of its own deployment's loadBalancers (a changed configuration is a new deployment, whose
+ * new tasks take the new groups while the old tasks keep theirs until they are retired, as ECS's
+ * UpdateService describes); such a task counts as healthy once all its targets are
  * healthy (and its checked containers HEALTHY; ELB's checks replace the 40 s warm-up); one whose
  * target is unhealthy after healthCheckGracePeriodSeconds is replaced; and a task the scheduler
  * stops is first deregistered and stopped only once the target group's deregistration delay has
@@ -24,7 +26,10 @@
  * grace are written STOPPED here and replaced elsewhere; the agent, if it comes back, stops their
  * containers because they are no longer in its manifest.
  */
-import type { ContainerInstanceRecord, DeploymentRecord, ServiceRecord, ServiceTarget, TargetRecord, TaskRecord } from '../domain/index.js';
+import {
+  deploymentLoadBalancers, type ContainerInstanceRecord, type DeploymentRecord, type ServiceRecord, type ServiceTarget, type TargetRecord,
+  type TaskRecord,
+} from '../domain/index.js';
 
 export interface ServicePlanOptions {
   /** ECS counts a task without health checks as healthy this long after RUNNING (40 s). */
@@ -48,7 +53,7 @@ export interface ServiceSnapshot {
   targetGroups?: ReadonlyMap<string, { deregistrationDelayMs: number }>;
   /** Registrations of the service's tasks, each with the health ELB answers for it. */
   targets?: readonly TargetRecord[];
-  /** Task ARN → the registrations each RUNNING task should have under the current loadBalancers. */
+  /** Task ARN → the registrations each RUNNING task should have under its deployment's loadBalancers. */
   intendedTargets?: ReadonlyMap<string, readonly ServiceTarget[]>;
   /** Fresh ids, the only source of novelty a plan has (deployments on rollback, events). */
   ids: { deployment(): string; event(): string };
@@ -82,7 +87,7 @@ export interface ServicePlan {
   registrations: ServiceTarget[];
   /**
    * Targets to deregister (they then drain): those of tasks draining, stopping or stopped, and
-   * those the service's loadBalancers no longer name. Applied once the service record is written.
+   * those their deployment's loadBalancers do not name. Applied once the service record is written.
    */
   deregistrations: TargetRef[];
   /** The service record to write, or undefined when nothing about it changed. */
@@ -125,7 +130,6 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   const targetGroups = snap.targetGroups ?? new Map<string, { deregistrationDelayMs: number }>();
   const targets = snap.targets ?? [];
   const intended = snap.intendedTargets ?? new Map<string, readonly ServiceTarget[]>();
-  const balanced = (service.loadBalancers ?? []).length > 0;
   // Tasks whose targets drain before they are stopped, by task ARN: read from the service record
   // (draining began in an earlier sync), and added to by retire() below.
   const draining = new Map(Object.entries(service.drainingTasks ?? {}));
@@ -147,7 +151,7 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   /** The state of a RUNNING task's targets, or undefined when it should have none. */
   const targetStateOf = (t: TaskRecord): { health: Health; unhealthy?: TargetRecord } | undefined => {
     const wanted = intended.get(t.taskArn);
-    if (!balanced || !wanted || wanted.length === 0) return undefined;
+    if (!wanted || wanted.length === 0) return undefined;
     let allHealthy = true;
     for (const w of wanted) {
       const r = registeredTargetsOf(t.taskArn).find((x) => sameTarget(x, w));
@@ -245,11 +249,17 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
     if (outcome.rollBack && service.lastCompletedDeployment) {
       const target = service.lastCompletedDeployment;
       const nowSec = nowMs / 1000;
+      // Back to the completed deployment's target groups as well as its task definition. A record
+      // written before Wharf kept them has them on that deployment if it is still listed; failing
+      // that, the service's (the failed deployment's) are the only ones known.
+      const completed = deployments.find((d) => d.id === target.id);
+      const loadBalancers = target.loadBalancers ?? (completed ? deploymentLoadBalancers(service, completed) : service.loadBalancers ?? []);
       const rollback: DeploymentRecord = {
         ...primaryBefore,
         id: snap.ids.deployment(),
         status: 'PRIMARY',
         taskDefinition: target.taskDefinition,
+        loadBalancers,
         desiredCount: service.desiredCount,
         pendingCount: 0,
         runningCount: 0,
@@ -260,7 +270,7 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
         rolloutStateReason: `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
       };
       deployments = [rollback, ...deployments.map((d) => ({ ...d, status: 'ACTIVE' as const }))];
-      next = { ...next, taskDefinition: target.taskDefinition };
+      next = { ...next, taskDefinition: target.taskDefinition, loadBalancers };
       events.push(`(service ${name}) (deployment ${rollback.id}) deployment started: rolling back to ${target.id}.`);
     }
   }
@@ -319,7 +329,7 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
       notStopped.every((t) => t.desiredStatus === 'RUNNING') && draining.size === 0;
     if (settled) {
       deployments[0] = { ...head, rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${head.id} completed.`, failedTasks: 0 };
-      next = { ...next, lastCompletedDeployment: { id: head.id, taskDefinition: head.taskDefinition } };
+      next = { ...next, lastCompletedDeployment: { id: head.id, taskDefinition: head.taskDefinition, loadBalancers: deploymentLoadBalancers(next, head) } };
       events.push(`(service ${name}) (deployment ${head.id}) deployment completed.`);
     }
   }
@@ -333,8 +343,11 @@ export function planService(snap: ServiceSnapshot, options: ServicePlanOptions):
   const pendingCount = deployments.reduce((n, d) => n + (d.pendingCount ?? 0), 0);
   next = { ...next, deployments, runningCount, pendingCount };
   if (service.status === 'DRAINING' && notStopped.length === 0) next = { ...next, status: 'INACTIVE', deployments: [] };
-  // A retired target group is forgotten once none of the service's tasks is registered in it.
-  const retired = (service.retiredTargetGroupArns ?? []).filter((arn) => targets.some((x) => x.TargetGroupArn === arn && x.deregisteredAt === undefined));
+  // A target group neither the service nor any deployment left names is retired while any of the
+  // service's tasks is still registered in it (so the next sync still reads it and sees the
+  // deregistrations through), and forgotten once none is.
+  const named = new Set([...next.loadBalancers ?? [], ...next.deployments.flatMap((d) => deploymentLoadBalancers(next, d))].map((l) => l.targetGroupArn));
+  const retired = [...new Set(targets.filter((x) => x.deregisteredAt === undefined && !named.has(x.TargetGroupArn)).map((x) => x.TargetGroupArn))];
   const { drainingTasks: _d, retiredTargetGroupArns: _r, ...rest } = next;
   next = {
     ...rest,

@@ -1,5 +1,5 @@
 /** Stored shapes of the ECS resources: the wire shape, plus the few members only Wharf uses. */
-import type { ContainerInstance, Deployment, Service, ServiceEvent, Task, TaskDefinition, Tag } from '@aws-sdk/client-ecs';
+import type { ContainerInstance, Deployment, LoadBalancer, Service, ServiceEvent, Task, TaskDefinition, Tag } from '@aws-sdk/client-ecs';
 import type {
   Listener as ElbListener, LoadBalancer as ElbLoadBalancer, Rule as ElbRule, Tag as ElbTag, TargetGroup as ElbTargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -58,6 +58,13 @@ export type DeploymentRecord = Omit<Wire<Deployment>, 'id' | 'status' | 'taskDef
   createdAt: number;
   updatedAt: number;
   rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  /**
+   * Wharf only (ECS's Deployment shape has none; ECS keeps them in the deployment's service
+   * revision): the loadBalancers this deployment was created with. Its tasks are registered in
+   * these target groups, and only these, until they stop. Absent in records written before Wharf
+   * kept them: the service's then apply (`deploymentLoadBalancers`).
+   */
+  loadBalancers?: Wire<LoadBalancer>[];
 };
 
 export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'status' | 'schedulingStrategy'> & {
@@ -74,8 +81,11 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
   events: Wire<ServiceEvent>[];
   tags: Tag[];
   createdAt: number;
-  /** Wharf only: the last deployment that completed, which a circuit-breaker rollback returns to. */
-  lastCompletedDeployment?: { id: string; taskDefinition: string };
+  /**
+   * Wharf only: the last deployment that completed, which a circuit-breaker rollback returns to,
+   * with its task definition and loadBalancers (absent in records written before Wharf kept them).
+   */
+  lastCompletedDeployment?: { id: string; taskDefinition: string; loadBalancers?: Wire<LoadBalancer>[] };
   /** Wharf only: CreateService's clientToken, so a retried create answers the same service. */
   clientToken?: string;
   /**
@@ -84,8 +94,9 @@ export type ServiceRecord = Omit<Wire<Service>, 'deployments' | 'events' | 'stat
    */
   drainingTasks?: Record<string, { reason: string; since: number }>;
   /**
-   * Wharf only: target groups an UpdateService took off the service, from which its tasks'
-   * targets are still being deregistered. Written by the API, emptied by the controller.
+   * Wharf only: target groups no deployment names any more in which the service's tasks still have
+   * registered targets, so that they are still read until those are deregistered. Written by the
+   * controller (by UpdateService too in records written before deployments kept their loadBalancers).
    */
   retiredTargetGroupArns?: string[];
 };

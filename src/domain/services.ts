@@ -3,7 +3,8 @@
  * ListServicesByNamespace, and what the service controller reads and writes.
  *
  * Writers: the API writes desired state (desiredCount, task definition, configuration, and a new
- * PRIMARY deployment when the task definition changes or a new deployment is forced); the service
+ * PRIMARY deployment when the task definition, the loadBalancers or the placement changes or a new
+ * deployment is forced; each deployment keeps the loadBalancers it was created with); the service
  * controller writes observed state (counts, deployment rollout state, events) and launches and
  * stops the service's tasks. Every write carries the revision it read.
  */
@@ -65,7 +66,7 @@ export async function createService(ctx: DomainContext, input: CreateServiceRequ
     throw new InvalidParameterException('Creation of service was not idempotent.');
   }
   const now = ctx.nowMs() / 1000;
-  const deployment = newDeployment(definition.taskDefinitionArn, desiredCount, now);
+  const deployment = newDeployment(definition.taskDefinitionArn, desiredCount, loadBalancers, now);
   const record: ServiceRecord = {
     serviceArn: serviceArn(ctx.scope, cluster.value.clusterName, name),
     serviceName: name,
@@ -123,23 +124,24 @@ export async function updateService(ctx: DomainContext, input: UpdateServiceRequ
       ? await validateLoadBalancers(ctx, input.loadBalancers ?? currentLoadBalancers, nextDefinition)
       : currentLoadBalancers;
     const loadBalancersChanged = JSON.stringify(loadBalancers) !== JSON.stringify(currentLoadBalancers);
-    const kept = new Set(loadBalancers.map((l) => l.targetGroupArn));
-    const retiredTargetGroupArns = [...new Set([...current.retiredTargetGroupArns ?? [], ...currentLoadBalancers.map((l) => l.targetGroupArn!)])]
-      .filter((arn) => !kept.has(arn));
 
     const now = ctx.nowMs() / 1000;
-    // As ECS: a changed load balancer configuration rolls out with new tasks.
+    // As ECS ("when you add, update, or remove a load balancer configuration, Amazon ECS starts new
+    // tasks with the updated Elastic Load Balancing configuration, and then stops the old tasks"):
+    // a changed configuration is a new deployment, and the older deployments keep theirs, so their
+    // tasks stay in their own target groups until they are drained and stopped. Those of a record
+    // written before deployments kept them are given the service's configuration as it was.
     const redeploy = input.forceNewDeployment === true || taskDefinition !== current.taskDefinition ||
       input.placementStrategy !== undefined || input.placementConstraints !== undefined || loadBalancersChanged;
     let deployments = current.deployments.map((d, i) => (i === 0 ? { ...d, desiredCount, updatedAt: now } : d));
     if (redeploy) {
-      const deployment = newDeployment(taskDefinition, desiredCount, now);
-      deployments = [deployment, ...current.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const, updatedAt: now }))];
+      const deployment = newDeployment(taskDefinition, desiredCount, loadBalancers, now);
+      deployments = [deployment, ...current.deployments.map((d) => ({
+        ...d, status: 'ACTIVE' as const, updatedAt: now, loadBalancers: deploymentLoadBalancers(current, d),
+      }))];
     }
-    const { retiredTargetGroupArns: _retired, ...unchanged } = current;
     const record: ServiceRecord = {
-      ...unchanged,
-      ...(retiredTargetGroupArns.length > 0 ? { retiredTargetGroupArns } : {}),
+      ...current,
       loadBalancers,
       desiredCount,
       taskDefinition,
@@ -236,7 +238,7 @@ export interface ServiceState {
   targetGroups: Map<string, { deregistrationDelayMs: number }>;
   /** Registrations of the service's tasks in those target groups, each with the health ELB would answer. */
   targets: TargetRecord[];
-  /** Task ARN → the registrations each RUNNING task should have under the current loadBalancers. */
+  /** Task ARN → the registrations each RUNNING task should have under its deployment's loadBalancers. */
   intendedTargets: Map<string, ServiceTarget[]>;
 }
 
@@ -272,9 +274,18 @@ export async function readServiceState(ctx: DomainContext, serviceKey: string): 
 }
 
 /**
- * What the planner needs of a service's load balancing: its target groups, its tasks' current
- * registrations, and the registration each RUNNING task should have (its instance's id or, for
- * ip target groups, address; the host port of the named container port).
+ * The loadBalancers whose target groups `deployment`'s tasks are registered in: its own, or, in a
+ * record written before deployments kept them, the service's.
+ */
+export function deploymentLoadBalancers(service: ServiceRecord, deployment: DeploymentRecord): Wire<LoadBalancer>[] {
+  return deployment.loadBalancers ?? service.loadBalancers ?? [];
+}
+
+/**
+ * What the planner needs of a service's load balancing: its target groups (those the service and
+ * any of its deployments name, and the retired ones), its tasks' current registrations, and the
+ * registrations each RUNNING task should have under its own deployment's loadBalancers (its
+ * instance's id or, for ip target groups, address; the host port of the named container port).
  */
 async function readLoadBalancing(
   ctx: DomainContext, service: ServiceRecord, tasks: TaskRecord[], instances: ContainerInstanceRecord[], definitions: Map<string, TaskDefinitionRecord>,
@@ -282,8 +293,9 @@ async function readLoadBalancing(
   const targetGroups = new Map<string, { deregistrationDelayMs: number }>();
   const targets: TargetRecord[] = [];
   const intendedTargets = new Map<string, ServiceTarget[]>();
-  const loadBalancers = service.loadBalancers ?? [];
-  const arns = [...new Set([...loadBalancers.map((l) => l.targetGroupArn!), ...service.retiredTargetGroupArns ?? []])];
+  const loadBalancersOf = new Map(service.deployments.map((d) => [d.id, deploymentLoadBalancers(service, d)]));
+  const named = [...service.loadBalancers ?? [], ...[...loadBalancersOf.values()].flat()];
+  const arns = [...new Set([...named.map((l) => l.targetGroupArn!), ...service.retiredTargetGroupArns ?? []])];
   if (arns.length === 0) return { targetGroups, targets, intendedTargets };
   const usage = await loadBalancersByTargetGroup(ctx);
   const taskArns = new Set(tasks.map((t) => t.taskArn));
@@ -305,7 +317,9 @@ async function readLoadBalancing(
     const definition = definitions.get(task.taskDefinitionArn);
     if (!instance?.agentAddress || !definition) continue;
     const wanted: ServiceTarget[] = [];
-    for (const lb of loadBalancers) {
+    // Every live task's deployment is listed (one is kept while any of its tasks is not STOPPED);
+    // were one not, its task is read as a task of a record without per-deployment loadBalancers.
+    for (const lb of loadBalancersOf.get(task.startedBy ?? '') ?? service.loadBalancers ?? []) {
       const tg = groups.get(lb.targetGroupArn!);
       const port = tg ? taskHostPort(task, definition, lb.containerName!, lb.containerPort!) : undefined;
       if (!tg || port === undefined) continue;
@@ -369,7 +383,8 @@ export async function writeServiceStatus(ctx: DomainContext, entry: Entry<Servic
 
 /** A service as answered: without Wharf's bookkeeping, with tags only when asked for. */
 export function presentService(record: ServiceRecord, withTags: boolean): Wire<Service> {
-  const { tags, lastCompletedDeployment: _l, clientToken: _c, drainingTasks: _d, retiredTargetGroupArns: _r, ...out } = record;
+  const { tags, lastCompletedDeployment: _l, clientToken: _c, drainingTasks: _d, retiredTargetGroupArns: _r, deployments, ...rest } = record;
+  const out = { ...rest, deployments: deployments.map(({ loadBalancers: _lb, ...d }) => d) };
   return withTags ? { ...out, tags } : out;
 }
 
@@ -400,12 +415,13 @@ async function activeDefinition(ctx: DomainContext, ref: string | undefined): Pr
   return definition;
 }
 
-function newDeployment(taskDefinition: string, desiredCount: number, now: number): DeploymentRecord {
+function newDeployment(taskDefinition: string, desiredCount: number, loadBalancers: Wire<LoadBalancer>[], now: number): DeploymentRecord {
   const id = newDeploymentId();
   return {
     id,
     status: 'PRIMARY',
     taskDefinition,
+    loadBalancers,
     desiredCount,
     pendingCount: 0,
     runningCount: 0,

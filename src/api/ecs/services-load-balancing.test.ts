@@ -2,7 +2,8 @@
  * Services behind load balancers, through the real AWS SDK against an in-process server with fake
  * agents: loadBalancers validated as ECS validates them, each RUNNING task registered in every
  * target group, a deployment waiting for healthy targets, draining before a task is stopped, and
- * tasks with an unhealthy target replaced. Target health is written into the store here, as the
+ * tasks with an unhealthy target replaced, and each deployment's tasks kept in its own target groups
+ * when UpdateService changes them. Target health is written into the store here, as the
  * load-balancer controller would write it.
  */
 import { after, before, describe, it } from 'node:test';
@@ -11,8 +12,9 @@ import {
   CreateClusterCommand, CreateServiceCommand, DeleteServiceCommand, DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand,
   type LoadBalancer, type Service,
 } from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
-  createTargetGroup, keys, modifyTargetGroupAttributes, type DomainContext, type TargetRecord, type TaskRecord,
+  createTargetGroup, keys, modifyTargetGroupAttributes, type DomainContext, type ServiceRecord, type TargetRecord, type TaskRecord,
 } from '../../domain/index.js';
 import { attachLoadBalancer, ELB_ARN_PREFIX } from '../../testkit/elb-fixtures.js';
 import { startFakeAgent, type FakeAgent } from '../../testkit/fake-agent.js';
@@ -22,10 +24,12 @@ describe('services with load balancers', () => {
   let s: InProcessServer;
   let ctx: DomainContext;
   const agents: FakeAgent[] = [];
+  let elb: ElasticLoadBalancingV2Client;
   let seq = 0;
 
   before(async () => {
     s = await startInProcessServer({ taskReadyDelayMs: 0 });
+    elb = new ElasticLoadBalancingV2Client({ endpoint: s.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
     ctx = { store: s.store, scope: TEST_SCOPE, nowMs: Date.now, principalArn: `arn:aws:iam::${TEST_SCOPE.accountId}:root`, log: () => undefined };
     await s.ecs.send(new RegisterTaskDefinitionCommand({
       family: 'lb-web', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64, portMappings: [{ containerPort: 8080 }, { containerPort: 9090 }] }],
@@ -34,7 +38,7 @@ describe('services with load balancers', () => {
       family: 'lb-web', containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox:v2', memory: 64, portMappings: [{ containerPort: 8080 }, { containerPort: 9090 }] }],
     }));
   });
-  after(async () => { for (const a of agents) a.close(); await s.close(); });
+  after(async () => { for (const a of agents) a.close(); elb?.destroy(); await s?.close(); });
 
   /** A cluster with `instances` fake agents, and a target group behind a load balancer, draining for `delaySeconds`. */
   async function setUp(instances: number, delaySeconds = 0): Promise<{ cluster: string; tg: string; lb: LoadBalancer[] }> {
@@ -136,22 +140,105 @@ describe('services with load balancers', () => {
     assert.equal(old.stoppedReason, `Task failed ELB health checks in (target-group ${tg})`);
   });
 
-  it('UpdateService moves the service to other target groups with a new deployment, deregistering it from the old one', async () => {
-    const { cluster, tg, lb } = await setUp(1);
-    const other = (await createTargetGroup(ctx, { Name: `tg-${seq}-b`, Protocol: 'HTTP', Port: 80 })).TargetGroups[0]!.TargetGroupArn!;
-    await attachLoadBalancer(ctx, `lb-${seq}-b`, other);
+  /** A second target group behind its own load balancer, in the cluster `setUp` made last. */
+  async function otherGroup(suffix: string): Promise<string> {
+    const arn = (await createTargetGroup(ctx, { Name: `tg-${seq}-${suffix}`, Protocol: 'HTTP', Port: 80 })).TargetGroups[0]!.TargetGroupArn!;
+    await attachLoadBalancer(ctx, `lb-${seq}-${suffix}`, arn);
+    return arn;
+  }
+  /** The one task of `deploymentId`, once it is RUNNING. */
+  const runningTaskOf = (cluster: string, deploymentId: string) => until(`a RUNNING task of ${deploymentId}`, async () =>
+    (await tasksOf(cluster)).find((t) => t.startedBy === deploymentId && t.lastStatus === 'RUNNING'));
+
+  it('UpdateService to another target group starts a new deployment whose task registers there; the old task stays in the old group until it drains', async () => {
+    const { cluster, tg, lb } = await setUp(1, 1);
+    const other = await otherGroup('b');
     const created = await s.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'web', taskDefinition: 'lb-web:1', desiredCount: 1, loadBalancers: lb }));
     const [first] = await until('a registration', async () => { const t = await targetsIn(tg); return t.length === 1 ? t : undefined; });
     await setHealth(first!, 'healthy');
+    await until('the first deployment completed', async () => (await describe1(cluster, 'web')).deployments?.[0]?.rolloutState === 'COMPLETED');
+
     const moved = [{ targetGroupArn: other, containerName: 'app', containerPort: 9090 }];
     const updated = await s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', loadBalancers: moved }));
+    const [next, previous] = updated.service!.deployments!;
     assert.equal(updated.service!.deployments!.length, 2);
-    assert.notEqual(updated.service!.deployments![0]!.id, created.service!.deployments![0]!.id);
+    assert.equal(previous!.id, created.service!.deployments![0]!.id);
+    assert.notEqual(next!.id, previous!.id);
+    assert.equal(next!.taskDefinition, previous!.taskDefinition, 'a new deployment of the same task definition');
     assert.deepEqual(updated.service!.loadBalancers, moved);
-    const registered = await until('registration in the new group', async () => live(await targetsIn(other)).find((t) => t.taskArn !== undefined));
-    const task = (await tasksOf(cluster)).find((t) => t.taskArn === registered.taskArn)!;
-    assert.equal(registered.Port, task.dynamicHostPorts!.tcp[1], 'the host port of container port 9090');
-    await until('the old group emptied', async () => live(await targetsIn(tg)).length === 0);
+    assert.ok(updated.service!.deployments!.every((d) => !('loadBalancers' in d)), 'a Deployment answers no loadBalancers, as ECS');
+
+    const newTask = await runningTaskOf(cluster, next!.id!);
+    const registered = await until('the new task registered in the new group', async () => live(await targetsIn(other)).find((t) => t.taskArn === newTask.taskArn));
+    assert.equal(registered.Port, newTask.dynamicHostPorts!.tcp[1], 'the host port of container port 9090');
+    // The old task is not moved: it stays registered (and serving) in the old group, and the new
+    // one is not put there, while the new target is not yet healthy. (A sync applies its
+    // deregistrations before its registrations, so a move would show by now.) As ELB answers it:
+    const health = async (arn: string) => (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions!
+      .map((d) => [d.Target!.Id, d.Target!.Port, d.TargetHealth!.State]);
+    assert.deepEqual(await health(tg), [[first!.Id, first!.Port, 'healthy']]);
+    assert.deepEqual(await health(other), [[registered.Id, registered.Port, 'initial']]);
+    assert.deepEqual(live(await targetsIn(tg)).map((t) => t.taskArn), [first!.taskArn]);
+    assert.deepEqual(live(await targetsIn(other)).map((t) => t.taskArn), [newTask.taskArn]);
+    assert.equal((await tasksOf(cluster)).find((t) => t.taskArn === first!.taskArn)!.desiredStatus, 'RUNNING');
+    assert.deepEqual((await describe1(cluster, 'web')).loadBalancers, moved, 'DescribeServices shows the new configuration');
+
+    await setHealth(registered, 'healthy');
+    assert.deepEqual(await health(other), [[registered.Id, registered.Port, 'healthy']]);
+    const drained = await until('the old target draining', async () => (await targetsIn(tg)).find((t) => t.taskArn === first!.taskArn && t.deregisteredAt !== undefined));
+    const stopped = await until('the old task stopped', async () => (await tasksOf(cluster)).find((t) => t.taskArn === first!.taskArn && t.desiredStatus === 'STOPPED'));
+    assert.ok(stopped.stoppingAt! >= drained.deregisteredAt! + 1, `stopped at ${stopped.stoppingAt}, deregistered at ${drained.deregisteredAt}, delay 1 s`);
+    assert.ok(!(await targetsIn(other)).some((t) => t.taskArn === first!.taskArn), 'the old task was never registered in the new group');
+    assert.ok(!(await targetsIn(tg)).some((t) => t.taskArn === newTask.taskArn), 'the new task was never registered in the old group');
+    const done = await until('the new deployment completed', async () => {
+      const x = await describe1(cluster, 'web');
+      return x.deployments?.length === 1 && x.deployments[0]!.rolloutState === 'COMPLETED' ? x : undefined;
+    });
+    assert.equal(done.deployments![0]!.id, next!.id);
+  });
+
+  it('UpdateService with no load balancers: the new task is registered nowhere, the old one stays in its group until the new one is healthy, then drains', async () => {
+    const { cluster, tg, lb } = await setUp(1);
+    const agent = agents[agents.length - 1]!;
+    // A container health check keeps the new task short of healthy until the test reports it HEALTHY.
+    const family = `lb-checked-${seq}`;
+    await s.ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ name: 'app', image: 'wharf-test/busybox', memory: 64,
+      portMappings: [{ containerPort: 8080 }], healthCheck: { command: ['CMD-SHELL', 'true'] } }] }));
+    await s.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'web', taskDefinition: 'lb-web:1', desiredCount: 1, loadBalancers: lb }));
+    const [first] = await until('a registration', async () => { const t = await targetsIn(tg); return t.length === 1 ? t : undefined; });
+    await setHealth(first!, 'healthy');
+    const updated = await s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', taskDefinition: family, loadBalancers: [] }));
+    assert.equal(updated.service!.deployments!.length, 2);
+    assert.deepEqual(updated.service!.loadBalancers, []);
+    const newTask = await runningTaskOf(cluster, updated.service!.deployments![0]!.id!);
+    assert.deepEqual(live(await targetsIn(tg)).map((t) => t.taskArn), [first!.taskArn], 'the old task keeps its target while the new one is not healthy');
+    assert.equal((await tasksOf(cluster)).find((t) => t.taskArn === first!.taskArn)!.desiredStatus, 'RUNNING');
+
+    agent.report({ taskArn: newTask.taskArn, lastStatus: 'RUNNING', containers: [{ name: 'app', lastStatus: 'RUNNING', healthStatus: 'HEALTHY' }] });
+    await until('the old task stopped', async () => (await tasksOf(cluster)).find((t) => t.taskArn === first!.taskArn && t.desiredStatus === 'STOPPED'));
+    const targets = await targetsIn(tg);
+    assert.deepEqual(targets.map((t) => t.taskArn), [first!.taskArn], 'the new task was registered nowhere');
+    assert.ok(targets[0]!.deregisteredAt !== undefined, 'deregistered before it was stopped');
+    assert.equal((await tasksOf(cluster)).find((t) => t.taskArn === newTask.taskArn)!.desiredStatus, 'RUNNING');
+  });
+
+  it('a service stored before deployments kept their loadBalancers: the old deployment keeps the service\'s groups through an UpdateService', async () => {
+    const { cluster, tg, lb } = await setUp(1);
+    const other = await otherGroup('c');
+    await s.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'web', taskDefinition: 'lb-web:1', desiredCount: 1, loadBalancers: lb }));
+    const [first] = await until('a registration', async () => { const t = await targetsIn(tg); return t.length === 1 ? t : undefined; });
+    await setHealth(first!, 'healthy');
+    // Rewrite the record as an older Wharf stored it: no loadBalancers on its deployments.
+    const key = keys.service(cluster, 'web');
+    const stored = (await s.store.get<ServiceRecord>(key))!;
+    await s.store.put(key, { ...stored.value, deployments: stored.value.deployments.map(({ loadBalancers: _lb, ...d }) => d) },
+      { expectedModRevision: stored.modRevision });
+
+    const updated = await s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', loadBalancers: [{ targetGroupArn: other, containerName: 'app', containerPort: 8080 }] }));
+    const newTask = await runningTaskOf(cluster, updated.service!.deployments![0]!.id!);
+    await until('the new task registered in the new group', async () => live(await targetsIn(other)).some((t) => t.taskArn === newTask.taskArn));
+    assert.deepEqual(live(await targetsIn(tg)).map((t) => t.taskArn), [first!.taskArn]);
+    assert.ok(!(await targetsIn(other)).some((t) => t.taskArn === first!.taskArn));
   });
 
   it('drains the tasks of a deleted service before stopping them', async () => {
@@ -199,6 +286,21 @@ describe('services with load balancers', () => {
       await s.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'web', taskDefinition: 'lb-web:1', desiredCount: 0, loadBalancers: lb }));
       await refused(s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', taskDefinition: `lb-other-${seq}` })), 'The container app did not have a container port 8080 defined.');
       assert.equal((await describe1(cluster, 'web')).taskDefinition, `arn:aws:ecs:us-east-1:123456789012:task-definition/lb-web:1`);
+    });
+
+    it('UpdateService with loadBalancers naming a port the task definition lacks, or too many groups, changes nothing', async () => {
+      const { cluster, tg, lb } = await setUp(0);
+      const created = await s.ecs.send(new CreateServiceCommand({ cluster, serviceName: 'web', taskDefinition: 'lb-web:1', desiredCount: 0, loadBalancers: lb }));
+      const before = await s.store.get(keys.service(cluster, 'web'));
+      await refused(s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', loadBalancers: [{ targetGroupArn: tg, containerName: 'app', containerPort: 80 }] })),
+        'The container app did not have a container port 80 defined.');
+      await refused(s.ecs.send(new UpdateServiceCommand({ cluster, service: 'web', taskDefinition: 'lb-web:2',
+        loadBalancers: Array.from({ length: 6 }, (_, i) => ({ targetGroupArn: tg, containerName: 'app', containerPort: 8080 + i })) })), /at most 5 target groups/);
+      const after = await s.store.get(keys.service(cluster, 'web'));
+      assert.equal(after!.modRevision, before!.modRevision, 'nothing was written');
+      const svc = await describe1(cluster, 'web');
+      assert.deepEqual(svc.deployments!.map((d) => d.id), created.service!.deployments!.map((d) => d.id));
+      assert.deepEqual(svc.loadBalancers, lb);
     });
   });
 });
