@@ -141,6 +141,17 @@ function unshippedOnDisk(bufferDir: string): number {
 const shipper = (dir: string, source: ContainerLogSource, api: FakeLogs) =>
   new LogShipper({ dir, source, api: () => api, region: 'us-east-1', logger: silentLogger, random: () => 0 });
 
+/** A shipper following one running awslogs container (group g, prefix p), with its log source and Logs API. */
+function following(dir = tempDir(), options: { maxBufferedBytes?: number } = {}) {
+  const source = new FakeSource();
+  const api = new FakeLogs();
+  const s = new LogShipper({ dir, source, api: () => api, region: 'us-east-1', logger: silentLogger, random: () => 0, ...options });
+  const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
+  s.watchTask(task);
+  s.onTaskReport(report(task, 'RUNNING'));
+  return { source, api, s, task, stream: `p/web/${task.taskArn.split('/').pop()}` };
+}
+
 describe('LogShipper', () => {
   it('ships to prefix/container-name/task-id, creating the group when awslogs-create-group is true', async () => {
     const source = new FakeSource();
@@ -174,13 +185,7 @@ describe('LogShipper', () => {
   });
 
   it('buffers while the server is down and delivers everything in order once it is back', async () => {
-    const source = new FakeSource();
-    const api = new FakeLogs();
-    const s = shipper(tempDir(), source, api);
-    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
-    const stream = `p/web/${task.taskArn.split('/').pop()}`;
-    s.watchTask(task);
-    s.onTaskReport(report(task, 'RUNNING'));
+    const { source, api, s, stream } = following();
     source.push(...Array.from({ length: 100 }, (_, i) => `before ${i}`));
     await until(() => api.messages('g', stream).length === 100, 'the first lines');
     api.down = true;
@@ -226,13 +231,7 @@ describe('LogShipper', () => {
 
   it('asks the server about a batch whose answer was lost, in the same run and after a restart, and sends nothing twice', async () => {
     const dir = tempDir();
-    const source = new FakeSource();
-    const api = new FakeLogs();
-    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
-    const stream = `p/web/${task.taskArn.split('/').pop()}`;
-    const first = shipper(dir, source, api);
-    first.watchTask(task);
-    first.onTaskReport(report(task, 'RUNNING'));
+    const { source, api, s: first, stream } = following(dir);
     api.loseAnswers = 1;
     source.push(...Array.from({ length: 50 }, (_, i) => `line ${i}`));
     await until(() => api.messages('g', stream).length >= 50 && first.idle, 'the first lines');
@@ -251,13 +250,7 @@ describe('LogShipper', () => {
   });
 
   it('resends a batch in flight that the server never took', async () => {
-    const source = new FakeSource();
-    const api = new FakeLogs();
-    const s = shipper(tempDir(), source, api);
-    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
-    const stream = `p/web/${task.taskArn.split('/').pop()}`;
-    s.watchTask(task);
-    s.onTaskReport(report(task, 'RUNNING'));
+    const { source, api, s, stream } = following();
     source.push('one');
     await until(() => api.messages('g', stream).length === 1 && s.idle, 'the first line');
     api.down = true;
@@ -272,15 +265,9 @@ describe('LogShipper', () => {
 
   it('pauses reading while its buffer is full, then reads on from where it was: nothing lost or repeated', async () => {
     const dir = tempDir();
-    const source = new FakeSource();
-    const api = new FakeLogs();
     const maxBufferedBytes = 20_000;
-    const s = new LogShipper({ dir, source, api: () => api, region: 'us-east-1', logger: silentLogger, random: () => 0, maxBufferedBytes });
-    const task = awslogsTask({ 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
-    const stream = `p/web/${task.taskArn.split('/').pop()}`;
+    const { source, api, s, stream } = following(dir, { maxBufferedBytes });
     api.down = true;
-    s.watchTask(task);
-    s.onTaskReport(report(task, 'RUNNING'));
     const total = 5_000;
     source.push(...Array.from({ length: total }, (_, i) => `line ${i}`));
     let largest = 0;
