@@ -126,6 +126,8 @@ export interface WharfServerOptions {
   autoscalingPeriodMs?: number;
   /** How long after a period closes autoscaling reads it; by default once the ECS metrics of that period are published. */
   autoscalingSettleMs?: number;
+  /** Periods above the target before target tracking scales out (Wharf's default 1; Application Auto Scaling's 3). */
+  scaleOutDatapoints?: number;
   /** Metric values for target tracking and step scaling; the server's own metric store unless a test gives another. */
   metricSource?: MetricSource;
 }
@@ -270,6 +272,7 @@ export class WharfServer {
       settleMs: options.autoscalingSettleMs ??
         ECS_METRICS_ROUND_GRACE_MS + Math.min(ECS_METRICS_PASS_MS, options.ecsMetricsRoundMs ?? ECS_METRICS_ROUND_MS) + AUTOSCALING_SETTLE_MARGIN_MS,
       metrics: options.metricSource ?? metricStoreSource(this.#metrics),
+      ...(options.scaleOutDatapoints !== undefined ? { scaleOutDatapoints: options.scaleOutDatapoints } : {}),
     });
     this.#ecsMetrics = new EcsMetricsController({
       ctx: this.#ctx, metrics: this.#metrics,

@@ -29,6 +29,8 @@ export const serverFlags = {
   'autoscaling-period-seconds': { type: 'string', default: '60' },
   /** The agents' sampling interval (their --stats-sample-interval-ms), which ECS metrics are published by. */
   'ecs-metrics-round-seconds': { type: 'string', default: '20' },
+  /** Periods above the target before target tracking scales out: 1, or 3 for Application Auto Scaling's timing. */
+  'scale-out-datapoints': { type: 'string', default: '1' },
 } as const;
 
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -45,6 +47,10 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   }
   const ecsMetricsRoundSeconds = wholeSeconds(values, 'ecs-metrics-round-seconds');
   if (ecsMetricsRoundSeconds === 0) throw new UsageError('--ecs-metrics-round-seconds must be at least 1.');
+  const scaleOutDatapoints = Number(values['scale-out-datapoints']);
+  if (!/^\d+$/.test(values['scale-out-datapoints']) || scaleOutDatapoints < 1 || scaleOutDatapoints > 15) {
+    throw new UsageError('--scale-out-datapoints must be a whole number from 1 to 15.');
+  }
   mkdirSync(dataDir, { recursive: true });
   const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
   const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
@@ -69,6 +75,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     taskReadyDelayMs: taskReadyDelaySeconds * 1000,
     autoscalingPeriodMs: autoscalingPeriodSeconds * 1000,
     ecsMetricsRoundMs: ecsMetricsRoundSeconds * 1000,
+    scaleOutDatapoints,
   });
   const url = await server.start();
   process.stdout.write(`wharf server listening on ${url} (credentials: ${credentials.file})\n`);

@@ -48,7 +48,7 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     '--stopped-task-retention-seconds', values['stopped-task-retention-seconds'],
     ...(values['advertise-host'] ? ['--advertise-host', values['advertise-host']] : []),
     ...(values['lb-bind-address'] ? ['--lb-bind-address', values['lb-bind-address']] : []),
-    ...(['task-ready-delay-seconds', 'instance-loss-grace-seconds', 'autoscaling-period-seconds', 'ecs-metrics-round-seconds'] as const)
+    ...(['task-ready-delay-seconds', 'instance-loss-grace-seconds', 'autoscaling-period-seconds', 'ecs-metrics-round-seconds', 'scale-out-datapoints'] as const)
       .flatMap((flag) => [`--${flag}`, values[flag]]),
   ], () => stopping);
   children.push(server);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyAdjustment, boundsCorrection, planScaling, stateAfter, stepFor, type PolicyInput, type TargetSnapshot } from './autoscaling-plan.js';
+import { applyAdjustment, AWS_SCALE_OUT_DATAPOINTS, boundsCorrection, planScaling, stateAfter, stepFor, type PolicyInput, type TargetSnapshot } from './autoscaling-plan.js';
 
 const NOW = 1_800_000_000_000;
 const MIN = 60_000;
@@ -23,7 +23,7 @@ function snapshot(policies: PolicyInput[], extra: Partial<TargetSnapshot> = {}):
 const low = (value: number, n = 15) => Array.from({ length: n }, () => value);
 
 describe('target tracking', () => {
-  it('scales out proportionally once three periods are above the target, rounding up', () => {
+  it('scales out proportionally once the periods it needs are above the target, rounding up', () => {
     const d = planScaling(snapshot([tracking([90, 80, 60])]));
     assert.deepEqual(d, {
       desiredCount: 4, policyName: 'cpu50', direction: 'out', from: 2,
@@ -32,11 +32,19 @@ describe('target tracking', () => {
     assert.equal(planScaling(snapshot([tracking([76, 80, 60])]))?.desiredCount, 4, '2 × 76 / 50 = 3.04 → 4');
   });
 
-  it('does not scale out on two periods above the target, nor across a gap in the data', () => {
-    assert.equal(planScaling(snapshot([tracking([90, 80, 40])])), undefined);
-    assert.equal(planScaling(snapshot([tracking([90, 80])])), undefined);
-    assert.equal(planScaling(snapshot([tracking([90, undefined, 80])])), undefined);
+  it('scales out on the newest period above the target by default, never on a missing or lower one', () => {
+    assert.equal(planScaling(snapshot([tracking([90, 40, 40])]))?.desiredCount, 4);
+    assert.equal(planScaling(snapshot([tracking([50, 90, 90])])), undefined, 'at the target is not above it');
+    assert.equal(planScaling(snapshot([tracking([undefined, 90, 90])])), undefined);
     assert.equal(planScaling(snapshot([tracking([])])), undefined);
+  });
+
+  it('with Application Auto Scaling\'s three datapoints, does not scale out on two periods above the target, nor across a gap', () => {
+    const aws = { scaleOutDatapoints: AWS_SCALE_OUT_DATAPOINTS, scaleInDatapoints: 15 };
+    assert.equal(planScaling(snapshot([tracking([90, 80, 60])]), aws)?.desiredCount, 4);
+    assert.equal(planScaling(snapshot([tracking([90, 80, 40])]), aws), undefined);
+    assert.equal(planScaling(snapshot([tracking([90, 80])]), aws), undefined);
+    assert.equal(planScaling(snapshot([tracking([90, undefined, 80])]), aws), undefined);
   });
 
   it('never goes past MaxCapacity', () => {

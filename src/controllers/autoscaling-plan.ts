@@ -4,8 +4,9 @@
  * alarms acting on them, and `now`, answer the new desired count and why — or nothing.
  *
  * Rules, as Application Auto Scaling applies them to ECS services:
- * - Target tracking: AlarmHigh is in ALARM when the last `scaleOutDatapoints` (3) period values
- *   are all above the target; the policy then scales out proportionally,
+ * - Target tracking: AlarmHigh is in ALARM when the last `scaleOutDatapoints` period values are
+ *   all above the target (Wharf: 1 by default, Application Auto Scaling: 3; see
+ *   DEFAULT_PLAN_OPTIONS); the policy then scales out proportionally,
  *   ceil(capacity × metric / target). AlarmLow is in ALARM when the last `scaleInDatapoints` (15)
  *   values are all below 90% of the target; the policy then scales in to the same formula, rounded
  *   up so it never removes more than the metric asks. A missing datapoint is insufficient data:
@@ -32,7 +33,15 @@ export interface AutoscalingPlanOptions {
   scaleInDatapoints: number;
 }
 
-export const DEFAULT_PLAN_OPTIONS: AutoscalingPlanOptions = { scaleOutDatapoints: 3, scaleInDatapoints: 15 };
+/**
+ * Scale-out after one period above the target: Wharf's target tracking reacts within two periods of
+ * the load crossing its target (the project's target for scaling reaction), where Application Auto
+ * Scaling's AlarmHigh waits for three datapoints, two to three periods. Scale-in keeps AWS's
+ * fifteen. Server flag --scale-out-datapoints 3 gives AWS's timing.
+ */
+export const DEFAULT_PLAN_OPTIONS: AutoscalingPlanOptions = { scaleOutDatapoints: 1, scaleInDatapoints: 15 };
+/** Application Auto Scaling's own AlarmHigh datapoints. */
+export const AWS_SCALE_OUT_DATAPOINTS = 3;
 /** Application Auto Scaling's default cooldowns for ECS services, in seconds. */
 export const DEFAULT_COOLDOWN_SECONDS = 300;
 /** AlarmLow's threshold as a share of the target value. */

@@ -9,7 +9,7 @@ export type { LoadBalancerControllerOptions } from './load-balancer-controller.j
 export { buildLoadBalancerConfig, planTargets } from './load-balancer-plan.js';
 export { AutoscalingController, trackingQuery } from './autoscaling-controller.js';
 export type { AutoscalingControllerOptions } from './autoscaling-controller.js';
-export { planScaling, boundsCorrection, applyAdjustment, stepFor } from './autoscaling-plan.js';
+export { planScaling, boundsCorrection, applyAdjustment, stepFor, AWS_SCALE_OUT_DATAPOINTS, DEFAULT_PLAN_OPTIONS } from './autoscaling-plan.js';
 export type { AutoscalingPlanOptions, TargetSnapshot, ScalingDecision } from './autoscaling-plan.js';
 export type { MetricSource, MetricQuery, MetricDimension } from './metric-source.js';
 export { metricStoreSource } from './metric-store-source.js';
