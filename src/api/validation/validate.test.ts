@@ -122,6 +122,16 @@ test("Java's POSIX classes are translated: \\p{Print} accepts printable ASCII, n
     /Value 'tab\there' at 'PolicyName' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p\{Print\}\+/);
 });
 
+test('a string or map key holding a lone surrogate is refused; paired surrogates are fine (fuzz regression)', () => {
+  rejects('TagResource', { resourceArn: 'arn', tags: [{ key: 'k\ud800', value: 'v' }] }, 'InvalidParameterException',
+    /at 'tags\[0\].key' failed to satisfy constraint: Member must be a string of Unicode characters \(no lone surrogates\)/);
+  const input = clone(registerTaskDefinition);
+  input.containerDefinitions[0]!.dockerLabels = { ['\udc00']: 'x' } as never;
+  rejects('RegisterTaskDefinition', input, 'InvalidParameterException', /no lone surrogates/);
+  input.containerDefinitions[0]!.dockerLabels = { ['whale\ud83d\udc33']: 'whale\ud83d\udc33' } as never;
+  validateInput(ecsModel, 'RegisterTaskDefinition', input);
+});
+
 test('map values are checked under their key', () => {
   const input = clone(registerTaskDefinition);
   input.containerDefinitions[0]!.dockerLabels = { team: 5 as never };
