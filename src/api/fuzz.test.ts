@@ -8,7 +8,8 @@
  *
  * Replay: the seed is printed; `WHARF_FUZZ_SEED=<seed>` repeats the run, `WHARF_FUZZ_ONLY=<regex>`
  * keeps the operations whose `<target>.<Operation>` matches, `WHARF_FUZZ_INPUTS=<n>` sets the
- * inputs per served operation (default 64; raise it for a deeper local run).
+ * inputs per served operation (default 64; raise it for a deeper local run), `WHARF_FUZZ_STATS=1` prints
+ * one answer per operation and answer code (where generated inputs stop).
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import { signRequest } from '../sigv4/index.js';
 import { startInProcessServer, TEST_CREDENTIALS, type InProcessServer } from '../testkit/in-process-server.js';
 import { seededRng } from '../testkit/seeded-rng.js';
 import {
-  generateInput, harvestIdentifiers, toCborValue, toJsonValue, toQueryParams, type Wire,
+  generateInput, harvestIdentifiers, mutateInput, toCborValue, toJsonValue, toQueryParams, type Wire,
 } from '../testkit/model-fuzz.js';
 
 const SEED = process.env['WHARF_FUZZ_SEED'] !== undefined ? Number(process.env['WHARF_FUZZ_SEED']) : Math.floor(Math.random() * 2 ** 32);
@@ -64,6 +65,7 @@ const known = new Map<string, string[]>();
 
 before(async () => {
   h = await startInProcessServer();
+  await createResources();
   console.log(`fuzz seed ${SEED} (replay: WHARF_FUZZ_SEED=${SEED}), ${INPUTS} inputs per served operation`);
 });
 after(async () => {
@@ -144,38 +146,92 @@ function harvest(target: Target, answer: Answer): void {
 
 const targetNamed = (name: string) => TARGETS.find((t) => t.name === name)!;
 
-/** Real resources for the fuzzed operations to find: fixtures sent as any client would. */
+/** Real resources for the fuzzed operations to find, as any client would create them; each is also a seed to mutate. */
+const FIXTURES: { target: string; operation: string; input: (known: Map<string, string[]>) => Record<string, unknown> }[] = [
+  { target: 'ecs', operation: 'CreateCluster', input: () => ({ clusterName: 'fuzz-cluster' }) },
+  {
+    target: 'ecs', operation: 'RegisterTaskDefinition', input: () => ({
+      family: 'fuzz-family', networkMode: 'bridge', cpu: '256', memory: '512',
+      containerDefinitions: [{
+        name: 'web', image: 'wharf-test/busybox:latest', memory: 64, cpu: 128, essential: true, command: ['sh', '-c', 'httpd -f'],
+        environment: [{ name: 'MODE', value: 'x' }], portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }],
+        healthCheck: { command: ['CMD-SHELL', 'true'], interval: 30, retries: 3 },
+        logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/fuzz/group', 'awslogs-stream-prefix': 'web' } },
+      }],
+      tags: [{ key: 'env', value: 'fuzz' }],
+    }),
+  },
+  {
+    target: 'ecs', operation: 'CreateService', input: () => ({
+      cluster: 'fuzz-cluster', serviceName: 'fuzz-service', taskDefinition: 'fuzz-family', desiredCount: 0,
+      deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 50 }, placementStrategy: [{ type: 'spread', field: 'instanceId' }],
+    }),
+  },
+  { target: 'ecr', operation: 'CreateRepository', input: () => ({ repositoryName: 'fuzz/repo', imageTagMutability: 'MUTABLE', tags: [{ Key: 'a', Value: 'b' }] }) },
+  { target: 'logs', operation: 'CreateLogGroup', input: () => ({ logGroupName: '/fuzz/group' }) },
+  { target: 'logs', operation: 'CreateLogStream', input: () => ({ logGroupName: '/fuzz/group', logStreamName: 'fuzz-stream' }) },
+  {
+    target: 'logs', operation: 'PutLogEvents',
+    input: () => ({ logGroupName: '/fuzz/group', logStreamName: 'fuzz-stream', logEvents: [{ timestamp: Date.now(), message: 'hello' }, { timestamp: Date.now(), message: 'two' }] }),
+  },
+  { target: 'elbv2', operation: 'CreateTargetGroup', input: () => ({ Name: 'fuzz-tg', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'ip', HealthCheckPath: '/' }) },
+  { target: 'elbv2', operation: 'CreateLoadBalancer', input: () => ({ Name: 'fuzz-lb', Type: 'application', Tags: [{ Key: 'a', Value: 'b' }] }) },
+  {
+    target: 'elbv2', operation: 'CreateListener', input: (k) => ({
+      LoadBalancerArn: k.get('loadbalancerarn')?.[0], Protocol: 'HTTP', Port: 18080,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: k.get('targetgrouparn')?.[0] }],
+    }),
+  },
+  {
+    target: 'elbv2', operation: 'CreateRule', input: (k) => ({
+      ListenerArn: k.get('listenerarn')?.[0], Priority: 10, Conditions: [{ Field: 'path-pattern', Values: ['/api/*'] }],
+      Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: k.get('targetgrouparn')?.[0], Weight: 1 }] } }],
+    }),
+  },
+  { target: 'elbv2', operation: 'RegisterTargets', input: (k) => ({ TargetGroupArn: k.get('targetgrouparn')?.[0], Targets: [{ Id: '10.0.0.1', Port: 8080 }] }) },
+  {
+    target: 'cloudwatch-json', operation: 'PutMetricData',
+    input: () => ({ Namespace: 'Fuzz/App', MetricData: [{ MetricName: 'Load', Value: 1, Unit: 'Count', Dimensions: [{ Name: 'Host', Value: 'a' }] }] }),
+  },
+  {
+    target: 'cloudwatch-json', operation: 'PutMetricAlarm', input: () => ({
+      AlarmName: 'fuzz-alarm', Namespace: 'Fuzz/App', MetricName: 'Load', Statistic: 'Average', Period: 60, EvaluationPeriods: 1,
+      Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', Dimensions: [{ Name: 'Host', Value: 'a' }],
+    }),
+  },
+  {
+    target: 'cloudwatch-json', operation: 'GetMetricStatistics', input: () => ({
+      Namespace: 'Fuzz/App', MetricName: 'Load', StartTime: Math.floor(Date.now() / 1000) - 3600, EndTime: Math.floor(Date.now() / 1000),
+      Period: 60, Statistics: ['Average'], Dimensions: [{ Name: 'Host', Value: 'a' }],
+    }),
+  },
+  {
+    target: 'autoscaling', operation: 'RegisterScalableTarget', input: () => ({
+      ServiceNamespace: 'ecs', ResourceId: 'service/fuzz-cluster/fuzz-service', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 0, MaxCapacity: 2,
+    }),
+  },
+  {
+    target: 'autoscaling', operation: 'PutScalingPolicy', input: () => ({
+      PolicyName: 'fuzz-policy', ServiceNamespace: 'ecs', ResourceId: 'service/fuzz-cluster/fuzz-service', ScalableDimension: 'ecs:service:DesiredCount',
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+    }),
+  },
+];
+
+/** Each fixture's input as sent, by model and operation: the seeds mutated inputs start from. */
+const seeds = new Map<string, Record<string, unknown>>();
+const seedKey = (model: ServiceModel, operation: string) => `${model.metadata.serviceId}.${operation}`;
+
 async function createResources(): Promise<void> {
-  const ok = async (targetName: string, operation: string, input: Record<string, unknown>) => {
-    const target = targetNamed(targetName);
-    const answer = await send(target, operation, input);
-    assert.ok(answer.status < 300, `fixture ${targetName}.${operation}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
+  for (const fixture of FIXTURES) {
+    const target = targetNamed(fixture.target);
+    const input = fixture.input(known);
+    const answer = await send(target, fixture.operation, input);
+    assert.ok(answer.status < 300, `fixture ${fixture.target}.${fixture.operation}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
     harvest(target, answer);
-    return answer;
-  };
-  await ok('ecs', 'CreateCluster', { clusterName: 'fuzz-cluster' });
-  await ok('ecs', 'RegisterTaskDefinition', {
-    family: 'fuzz-family', containerDefinitions: [{ name: 'web', image: 'wharf-test/busybox:latest', memory: 64, portMappings: [{ containerPort: 80 }] }],
-  });
-  await ok('ecs', 'CreateService', { cluster: 'fuzz-cluster', serviceName: 'fuzz-service', taskDefinition: 'fuzz-family', desiredCount: 0 });
-  await ok('ecr', 'CreateRepository', { repositoryName: 'fuzz/repo' });
-  await ok('logs', 'CreateLogGroup', { logGroupName: '/fuzz/group' });
-  await ok('logs', 'CreateLogStream', { logGroupName: '/fuzz/group', logStreamName: 'fuzz-stream' });
-  await ok('logs', 'PutLogEvents', { logGroupName: '/fuzz/group', logStreamName: 'fuzz-stream', logEvents: [{ timestamp: Date.now(), message: 'hello' }] });
-  await ok('elbv2', 'CreateTargetGroup', { Name: 'fuzz-tg', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1', TargetType: 'ip' });
-  await ok('elbv2', 'CreateLoadBalancer', { Name: 'fuzz-lb', Type: 'application' });
-  const tg = known.get('targetgrouparn')?.[0];
-  const lb = known.get('loadbalancerarn')?.[0];
-  assert.ok(tg !== undefined && lb !== undefined, 'the fixture load balancer and target group are known');
-  await ok('elbv2', 'CreateListener', { LoadBalancerArn: lb, Protocol: 'HTTP', Port: 18080, DefaultActions: [{ Type: 'forward', TargetGroupArn: tg }] });
-  await ok('cloudwatch-json', 'PutMetricData', { Namespace: 'Fuzz/App', MetricData: [{ MetricName: 'Load', Value: 1, Dimensions: [{ Name: 'Host', Value: 'a' }] }] });
-  await ok('cloudwatch-json', 'PutMetricAlarm', {
-    AlarmName: 'fuzz-alarm', Namespace: 'Fuzz/App', MetricName: 'Load', Statistic: 'Average', Period: 60, EvaluationPeriods: 1,
-    Threshold: 1, ComparisonOperator: 'GreaterThanThreshold',
-  });
-  await ok('autoscaling', 'RegisterScalableTarget', {
-    ServiceNamespace: 'ecs', ResourceId: 'service/fuzz-cluster/fuzz-service', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 0, MaxCapacity: 2,
-  });
+    seeds.set(seedKey(target.model, fixture.operation), input);
+  }
 }
 
 /** Deleting operations go last, so the other operations still find the resources. */
@@ -191,8 +247,50 @@ const show = (value: unknown) => {
   return text.length > 1500 ? `${text.slice(0, 1500)}... (${text.length} chars)` : text;
 };
 
+/** Everything a failed request must leave as it was: the state store, and the log groups, streams and metrics listed. */
+async function snapshot(): Promise<string> {
+  const entries = (await h.store.list('')).map((e) => [e.key, e.modRevision]);
+  const listed = await Promise.all([
+    send(targetNamed('logs'), 'DescribeLogGroups', {}),
+    send(targetNamed('logs'), 'DescribeLogStreams', { logGroupName: '/fuzz/group' }),
+    send(targetNamed('cloudwatch-json'), 'ListMetrics', {}),
+  ]);
+  return JSON.stringify([entries, ...listed.map((a) => a.body.toString('utf8'))]);
+}
+
+const MUTATING = /^(Create|Register|Put|Update|Modify|Delete|Deregister|Tag|Untag|Set|Add|Remove|Start|Stop|Run|Submit|Associate|Disassociate)/;
+
+it('mutating operations that fail leave nothing half-written', { timeout: 600_000 }, async () => {
+  const failures: string[] = [];
+  let checked = 0;
+  for (const target of TARGETS.filter((t) => t.wire !== 'cbor')) {
+    for (const operation of operationOrder(target.model).filter((op) => MUTATING.test(op))) {
+      const id = `${target.name}.${operation}`;
+      if (ONLY !== undefined && !ONLY.test(id)) continue;
+      for (let i = 0; i < Math.max(2, Math.ceil(INPUTS / 8)); i++) {
+        const rng = seededRng(hashSeed(`${SEED}:unchanged:${id}:${i}`));
+        const options = { rng, wire: target.wire, known, tame: true };
+        const seed = seeds.get(seedKey(target.model, operation));
+        const input = seed !== undefined && i % 2 === 0 ? mutateInput(target.model, operation, seed, options) : generateInput(target.model, operation, options);
+        const before = await snapshot();
+        const answer = await send(target, operation, input);
+        const code = answer.status >= 400 ? errorCodeOf(target, answer) : undefined;
+        if (code !== undefined && UNSERVED.has(code)) break;
+        if (answer.status < 400) continue;
+        checked++;
+        const afterwards = await snapshot();
+        if (afterwards !== before) {
+          failures.push(`${id} #${i} failed with ${code ?? answer.status} but changed the state\n  input: ${show(input)}\n  before: ${before.slice(0, 600)}\n  after:  ${afterwards.slice(0, 600)}`);
+        }
+      }
+    }
+  }
+  console.log(`checked ${checked} failed mutating requests for half-written state; seed ${SEED}`);
+  assert.ok(checked > 0);
+  assert.deepEqual(failures, [], `seed ${SEED}: ${failures.length} failed requests changed the state`);
+});
+
 it('every operation of every served model answers generated inputs below 500, in its protocol\'s format', { timeout: 600_000 }, async () => {
-  await createResources();
   const failures: string[] = [];
   const counts = { operations: 0, served: 0, requests: 0, ok: 0 };
   const startedMs = Date.now();
@@ -208,7 +306,10 @@ it('every operation of every served model answers generated inputs below 500, in
         const rng = seededRng(hashSeed(`${SEED}:${id}:${i}`));
         // Input 0 is empty, which also tells whether the operation is served. Then a third of the inputs
         // know nothing of the resources created while the rest often name them, and half are tame.
-        const input = i === 0 ? {} : generateInput(target.model, operation, { rng, wire: target.wire, known: i % 3 === 0 ? new Map() : known, tame: i % 2 === 0 });
+        // Operations with a fixture mutate it in every other input.
+        const options = { rng, wire: target.wire, known: i % 3 === 0 ? new Map<string, string[]>() : known, tame: i % 2 === 0 };
+        const seed = seeds.get(seedKey(target.model, operation));
+        const input = i === 0 ? {} : seed !== undefined && i % 2 === 1 ? mutateInput(target.model, operation, seed, options) : generateInput(target.model, operation, options);
         let answer: Answer;
         counts.requests++;
         try {

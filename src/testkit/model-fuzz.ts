@@ -401,3 +401,51 @@ function flatten(model: ServiceModel, ref: MemberRef, value: unknown, prefix: st
       out.push([prefix, String(value)]);
   }
 }
+
+interface Slot { parent: Record<string, unknown> | unknown[]; key: string | number; ref: MemberRef; name: string; present: boolean }
+
+/**
+ * A valid input bent in one or two places: a member replaced by a generated (wild) value, removed,
+ * or added. Starting from an input a client would send, it reaches deeper into handlers than a
+ * generated input, which the handler mostly refuses early.
+ */
+export function mutateInput(model: ServiceModel, operation: string, input: Record<string, unknown>, options: FuzzOptions): Record<string, unknown> {
+  const inputShape = model.operations[operation]?.input;
+  const copy = structuredClone(input);
+  if (inputShape === undefined) return copy;
+  const slots: Slot[] = [];
+  collectSlots(model, { shape: inputShape }, copy, slots);
+  const g = new Generator(model, { ...options, tame: false });
+  for (let n = 1 + g.int(2); n > 0 && slots.length > 0; n--) {
+    const slot = g.pick(slots);
+    const { parent, key } = slot;
+    if (slot.present && !Array.isArray(parent) && g.chance(0.15)) delete parent[key as string];
+    else if (Array.isArray(parent)) parent[key as number] = g.value(slot.ref, slot.name, 1);
+    else parent[key as string] = g.value(slot.ref, slot.name, 1);
+  }
+  return copy;
+}
+
+function collectSlots(model: ServiceModel, ref: MemberRef, value: unknown, out: Slot[]): void {
+  const shape = model.shapes[ref.shape];
+  if (shape === undefined || value === null || typeof value !== 'object') return;
+  if (shape.type === 'structure' && shape.document !== true && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const [name, member] of Object.entries(shape.members ?? {})) {
+      const present = record[name] !== undefined;
+      out.push({ parent: record, key: name, ref: member, name, present });
+      if (present) collectSlots(model, member, record[name], out);
+    }
+  } else if (shape.type === 'list' && Array.isArray(value)) {
+    value.forEach((item, i) => {
+      out.push({ parent: value, key: i, ref: shape.member!, name: 'member', present: true });
+      collectSlots(model, shape.member!, item, out);
+    });
+  } else if (shape.type === 'map' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      out.push({ parent: record, key, ref: shape.value!, name: key, present: true });
+      collectSlots(model, shape.value!, record[key], out);
+    }
+  }
+}
