@@ -21,6 +21,7 @@ import {
 import { signRequest } from '../sigv4/index.js';
 import { startInProcessServer, TEST_CREDENTIALS, type InProcessServer } from '../testkit/in-process-server.js';
 import { seededRng } from '../testkit/seeded-rng.js';
+import { TestRegistryClient } from '../testkit/registry-client.js';
 import {
   generateInput, harvestIdentifiers, mutateInput, toCborValue, toJsonValue, toQueryParams, type Wire,
 } from '../testkit/model-fuzz.js';
@@ -147,7 +148,7 @@ function harvest(target: Target, answer: Answer): void {
 const targetNamed = (name: string) => TARGETS.find((t) => t.name === name)!;
 
 /** Real resources for the fuzzed operations to find, as any client would create them; each is also a seed to mutate. */
-const FIXTURES: { target: string; operation: string; input: (known: Map<string, string[]>) => Record<string, unknown> }[] = [
+const FIXTURES: { target: string; operation: string; input: (known: Map<string, string[]>) => Record<string, unknown>; mayFail?: boolean }[] = [
   { target: 'ecs', operation: 'CreateCluster', input: () => ({ clusterName: 'fuzz-cluster' }) },
   {
     target: 'ecs', operation: 'RegisterTaskDefinition', input: () => ({
@@ -217,18 +218,101 @@ const FIXTURES: { target: string; operation: string; input: (known: Map<string, 
       TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
     }),
   },
+  {
+    target: 'autoscaling', operation: 'PutScheduledAction', input: () => ({
+      ScheduledActionName: 'fuzz-schedule', ServiceNamespace: 'ecs', ResourceId: 'service/fuzz-cluster/fuzz-service',
+      ScalableDimension: 'ecs:service:DesiredCount', Schedule: 'cron(0 12 * * ? *)', ScalableTargetAction: { MinCapacity: 0, MaxCapacity: 1 },
+    }),
+  },
+  {
+    target: 'autoscaling', operation: 'PutScalingPolicy', input: () => ({
+      PolicyName: 'fuzz-steps', ServiceNamespace: 'ecs', ResourceId: 'service/fuzz-cluster/fuzz-service', ScalableDimension: 'ecs:service:DesiredCount',
+      PolicyType: 'StepScaling', StepScalingPolicyConfiguration: {
+        AdjustmentType: 'ChangeInCapacity', Cooldown: 60, MetricAggregationType: 'Average',
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 10, ScalingAdjustment: 1 }, { MetricIntervalLowerBound: 10, ScalingAdjustment: 2 }],
+      },
+    }),
+  },
+  { target: 'ecs', operation: 'UpdateService', input: () => ({ cluster: 'fuzz-cluster', service: 'fuzz-service', desiredCount: 0, taskDefinition: 'fuzz-family:1' }) },
+  { target: 'ecs', operation: 'PutAttributes', input: () => ({ cluster: 'fuzz-cluster', attributes: [{ name: 'stack', value: 'prod', targetType: 'container-instance' }] }), mayFail: true },
+  { target: 'ecs', operation: 'TagResource', input: (k) => ({ resourceArn: k.get('clusterarn')?.[0], tags: [{ key: 'k', value: 'v' }] }) },
+  { target: 'ecs', operation: 'UpdateCluster', input: () => ({ cluster: 'fuzz-cluster', settings: [{ name: 'containerInsights', value: 'enabled' }] }) },
+  {
+    target: 'ecs', operation: 'ListTasks',
+    input: () => ({ cluster: 'fuzz-cluster', serviceName: 'fuzz-service', desiredStatus: 'RUNNING', maxResults: 10 }),
+  },
+  {
+    target: 'ecr', operation: 'PutLifecyclePolicy', input: () => ({
+      repositoryName: 'fuzz/repo', lifecyclePolicyText: JSON.stringify({
+        rules: [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } }],
+      }),
+    }),
+  },
+  // The image pushed through the registry first (createResources), tagged once more.
+  { target: 'ecr', operation: 'PutImage', input: () => ({ repositoryName: 'fuzz/repo', imageTag: 'v1', imageManifest: pushedManifest }) },
+  { target: 'logs', operation: 'PutRetentionPolicy', input: () => ({ logGroupName: '/fuzz/group', retentionInDays: 7 }) },
+  {
+    target: 'logs', operation: 'FilterLogEvents',
+    input: () => ({ logGroupName: '/fuzz/group', filterPattern: '"hello" -bye', startTime: Date.now() - 3_600_000, limit: 10 }),
+  },
+  { target: 'logs', operation: 'GetLogEvents', input: () => ({ logGroupName: '/fuzz/group', logStreamName: 'fuzz-stream', startFromHead: true, limit: 5 }) },
+  {
+    target: 'elbv2', operation: 'ModifyTargetGroupAttributes',
+    input: (k) => ({ TargetGroupArn: k.get('targetgrouparn')?.[0], Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }] }),
+  },
+  {
+    target: 'elbv2', operation: 'ModifyLoadBalancerAttributes',
+    input: (k) => ({ LoadBalancerArn: k.get('loadbalancerarn')?.[0], Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '30' }] }),
+  },
+  {
+    target: 'elbv2', operation: 'ModifyTargetGroup',
+    input: (k) => ({ TargetGroupArn: k.get('targetgrouparn')?.[0], HealthCheckPath: '/health', HealthCheckIntervalSeconds: 10, Matcher: { HttpCode: '200-299' } }),
+  },
+  { target: 'elbv2', operation: 'AddTags', input: (k) => ({ ResourceArns: [k.get('loadbalancerarn')?.[0]], Tags: [{ Key: 'team', Value: 'fuzz' }] }) },
+  {
+    target: 'elbv2', operation: 'ModifyListener',
+    input: (k) => ({ ListenerArn: k.get('listenerarn')?.[0], Port: 18081, DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: 'down' } }] }),
+  },
+  {
+    target: 'cloudwatch-json', operation: 'GetMetricData', input: () => ({
+      StartTime: Math.floor(Date.now() / 1000) - 3600, EndTime: Math.floor(Date.now() / 1000), MetricDataQueries: [
+        { Id: 'm1', MetricStat: { Metric: { Namespace: 'Fuzz/App', MetricName: 'Load', Dimensions: [{ Name: 'Host', Value: 'a' }] }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+        { Id: 'e1', Expression: 'm1 * 100 / (m1 + 1)', Label: 'ratio' },
+        { Id: 'e2', Expression: 'SUM([m1, e1]) + AVG(m1, e1) - MIN(m1) / MAX(m1) + ABS(-m1) * 2.5e1' },
+      ],
+    }),
+  },
+  { target: 'cloudwatch-json', operation: 'SetAlarmState', input: () => ({ AlarmName: 'fuzz-alarm', StateValue: 'ALARM', StateReason: 'fuzz' }) },
+  {
+    target: 'cloudwatch-json', operation: 'DescribeAlarmHistory',
+    input: () => ({ AlarmName: 'fuzz-alarm', HistoryItemType: 'StateUpdate', StartDate: 0, EndDate: Math.floor(Date.now() / 1000) + 60, MaxRecords: 5 }),
+  },
+  {
+    target: 'ecs', operation: 'RunTask',
+    input: () => ({ cluster: 'fuzz-cluster', taskDefinition: 'fuzz-family', count: 1, overrides: { containerOverrides: [{ name: 'web', command: ['true'] }] } }),
+    mayFail: true,
+  },
 ];
 
 /** Each fixture's input as sent, by model and operation: the seeds mutated inputs start from. */
 const seeds = new Map<string, Record<string, unknown>>();
 const seedKey = (model: ServiceModel, operation: string) => `${model.metadata.serviceId}.${operation}`;
 
+/** An image manifest pushed to `fuzz/repo` through the registry, so ECR's image operations find an image. */
+let pushedManifest = '';
+
 async function createResources(): Promise<void> {
   for (const fixture of FIXTURES) {
+    if (fixture.operation === 'PutImage') {
+      const auth = await send(targetNamed('ecr'), 'GetAuthorizationToken', {});
+      const token = (JSON.parse(auth.body.toString('utf8')) as { authorizationData: { authorizationToken: string }[] }).authorizationData[0]!.authorizationToken;
+      pushedManifest = (await new TestRegistryClient(h.url, token).pushImage('fuzz/repo', 'v0', 'fuzz')).manifest;
+    }
     const target = targetNamed(fixture.target);
     const input = fixture.input(known);
     const answer = await send(target, fixture.operation, input);
-    assert.ok(answer.status < 300, `fixture ${fixture.target}.${fixture.operation}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
+    // A fixture that cannot succeed here (RunTask without container instances) still seeds mutations.
+    assert.ok(answer.status < (fixture.mayFail === true ? 500 : 300), `fixture ${fixture.target}.${fixture.operation}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
     harvest(target, answer);
     seeds.set(seedKey(target.model, fixture.operation), input);
   }

@@ -201,6 +201,21 @@ class Generator {
     return this.pick(candidates);
   }
 
+  /** `text` cut, doubled, repeated, or with an odd character put in, taken out or swapped. */
+  bend(text: string): string {
+    const at = this.int(text.length + 1);
+    const odd = this.pick(['(', ')', ',', ' ', '.', '*', '/', '-', '0', '9', '"', '{', '}', '[', ']', ':', '\u0000', '\n', '%', '\\', '\ud83d\udc33', 'e', 'NaN']);
+    switch (this.int(7)) {
+      case 0: return text.slice(0, at);
+      case 1: return text.slice(at);
+      case 2: return text + text;
+      case 3: return text.repeat(200 + this.int(300));
+      case 4: return text.slice(0, at) + odd + text.slice(at);
+      case 5: return text.slice(0, at) + text.slice(at + 1);
+      default: return text.slice(0, at) + odd + text.slice(at + 1);
+    }
+  }
+
   pattern(shapeName: string, shape: ShapeModel): RegExp | undefined {
     if (shape.pattern === undefined) return undefined;
     if (!this.#patterns.has(shapeName)) this.#patterns.set(shapeName, compilePattern(shape.pattern));
@@ -419,7 +434,10 @@ export function mutateInput(model: ServiceModel, operation: string, input: Recor
   for (let n = 1 + g.int(2); n > 0 && slots.length > 0; n--) {
     const slot = g.pick(slots);
     const { parent, key } = slot;
+    const current = (parent as Record<string | number, unknown>)[key];
     if (slot.present && !Array.isArray(parent) && g.chance(0.15)) delete parent[key as string];
+    // A text the handler parses (a metric math expression, a policy document) is bent rather than replaced.
+    else if (typeof current === 'string' && g.chance(0.5)) (parent as Record<string | number, unknown>)[key] = g.bend(current);
     else if (Array.isArray(parent)) parent[key as number] = g.value(slot.ref, slot.name, 1);
     else parent[key as string] = g.value(slot.ref, slot.name, 1);
   }
