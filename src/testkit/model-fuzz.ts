@@ -166,7 +166,10 @@ class Generator {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
       const key = this.value(shape.key!, `${memberName}Key`, depth + 1);
-      out[typeof key === 'string' ? key : String(i)] = this.value(shape.value!, `${memberName}Value`, depth + 1);
+      // An own property even for `__proto__`, as JSON.parse makes it on the server.
+      Object.defineProperty(out, typeof key === 'string' ? key : String(i), {
+        value: this.value(shape.value!, `${memberName}Value`, depth + 1), enumerable: true, writable: true, configurable: true,
+      });
     }
     return out;
   }
