@@ -132,6 +132,18 @@ test('a string or map key holding a lone surrogate is refused; paired surrogates
   validateInput(ecsModel, 'RegisterTaskDefinition', input);
 });
 
+test('a value nested thousands of levels deep is shown cut, not rendered whole (fuzz regression: stack overflow, 500)', () => {
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [deep] }, 'InvalidParameterException',
+    `1 validation error detected: Value '${'['.repeat(32)}...${']'.repeat(32)}' at 'containerDefinitions[0]' failed to satisfy constraint: Member must be of type structure`);
+  // Shallow values read as JSON.stringify writes them; long ones are cut after 256 characters.
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [[{ a: 1, b: undefined, c: ['x', null] }]] }, 'InvalidParameterException',
+    /Value '\[\{"a":1,"c":\["x",null\]\}\]' at 'containerDefinitions\[0\]'/);
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [Array.from({ length: 10_000 }, (_, i) => i)] }, 'InvalidParameterException',
+    new RegExp(`Value '\\[0,1,2,[0-9,]{240,260}\\.\\.\\.' at 'containerDefinitions\\[0\\]'`));
+});
+
 test('map values are checked under their key', () => {
   const input = clone(registerTaskDefinition);
   input.containerDefinitions[0]!.dockerLabels = { team: 5 as never };

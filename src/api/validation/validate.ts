@@ -298,6 +298,42 @@ function violation(shownValue: string, path: string, constraint: string): Violat
 function showValue(value: unknown, sensitive: boolean): string {
   if (value === null || value === undefined) return 'null';
   if (sensitive) return "'*** Sensitive Data Redacted ***'";
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? value : typeof value === 'object' ? boundedJson(value, MAX_SHOWN_VALUE_CHARS + 1) : String(value);
   return `'${text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}...` : text}'`;
+}
+
+/** Deeper levels of a value shown in a message are elided. */
+const MAX_SHOWN_DEPTH = 32;
+
+/**
+ * `JSON.stringify(value)`, but written only up to about `limit` characters and `MAX_SHOWN_DEPTH`
+ * levels: a message shows the start of a value, and input nested thousands of levels deep (JSON.parse
+ * takes it) would overflow the stack of a whole rendering.
+ */
+function boundedJson(value: unknown, limit: number): string {
+  let out = '';
+  const write = (v: unknown, depth: number): void => {
+    if (v === null || typeof v !== 'object') {
+      out += JSON.stringify(v) ?? 'null';
+      return;
+    }
+    if (depth >= MAX_SHOWN_DEPTH) {
+      out += '...';
+      return;
+    }
+    const array = Array.isArray(v);
+    out += array ? '[' : '{';
+    let first = true;
+    for (const [key, item] of Object.entries(v)) {
+      if (out.length > limit) return;
+      if (!array && item === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      if (!array) out += `${JSON.stringify(key)}:`;
+      write(item, depth + 1);
+    }
+    out += array ? ']' : '}';
+  };
+  write(value, 0);
+  return out;
 }
