@@ -15,6 +15,18 @@ export class FuzzTimestamp {
   constructor(readonly seconds: number) {}
 }
 
+/**
+ * Arrays nested `levels` deep in place of a value: the one ill-typed probe, written out only by the
+ * encoders (`jsonText`, `toCborValue`), since rendering it recursively would overflow the stack.
+ */
+export class DeepNesting {
+  constructor(readonly levels: number) {}
+}
+
+/** CBOR carries at most this much nesting; the rest is the JSON wire's to probe. */
+const CBOR_DEEP_LEVELS = 1001;
+const DEEP_MARK = '\u0000deep:';
+
 /** awsQuery text that is no value of its type at all (`NaN` for an integer): the query wire only. */
 export class RawQueryText {
   constructor(readonly text: string) {}
@@ -90,6 +102,9 @@ class Generator {
 
   value(ref: MemberRef, memberName: string, depth: number): unknown {
     this.#nodes++;
+    // Now and then, on the wires that carry nesting, a value nested deeper than any shape: the one
+    // ill-typed probe, for parsers and messages that recurse.
+    if (this.o.tame !== true && this.o.wire !== 'query' && this.chance(0.002)) return new DeepNesting(this.pick([100, 1001, 100_000]));
     const shape = this.model.shapes[ref.shape];
     if (shape === undefined) throw new Error(`model ${this.model.metadata.serviceId} has no shape ${ref.shape}`);
     switch (shape.type) {
@@ -330,8 +345,14 @@ export function harvestIdentifiers(value: unknown, known: Map<string, string[]>,
   }
 }
 
-/** The input as an awsJson body value: timestamps as epoch seconds, blobs base64. */
+/** The input as an awsJson body. */
+export function jsonText(input: Record<string, unknown>): string {
+  return JSON.stringify(toJsonValue(input)).replace(/"\\u0000deep:(\d+)"/g, (_, n: string) => '['.repeat(Number(n)) + ']'.repeat(Number(n)));
+}
+
+/** The input as an awsJson body value: timestamps as epoch seconds, blobs base64, deep nesting as a mark `jsonText` expands. */
 export function toJsonValue(value: unknown): unknown {
+  if (value instanceof DeepNesting) return `${DEEP_MARK}${value.levels}`;
   if (value instanceof FuzzTimestamp) return value.seconds;
   if (value instanceof RawQueryText) return value.text;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
@@ -342,6 +363,11 @@ export function toJsonValue(value: unknown): unknown {
 
 /** The input as an RPC v2 CBOR value: timestamps as tag 1 when a Date holds them, else bare numbers. */
 export function toCborValue(value: unknown): unknown {
+  if (value instanceof DeepNesting) {
+    let nested: unknown[] = [];
+    for (let i = 1; i < Math.min(value.levels, CBOR_DEEP_LEVELS); i++) nested = [nested];
+    return nested;
+  }
   if (value instanceof FuzzTimestamp) {
     const date = new Date(value.seconds * 1000);
     return Number.isNaN(date.getTime()) ? value.seconds : date;
