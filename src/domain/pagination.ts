@@ -8,7 +8,7 @@ const SCAN_CHUNK = 500;
 
 /**
  * One page of the entries under `prefix` that pass `filter`, after the key in `nextToken`.
- * `maxResults` is ECS's page size (1-100, validated by the model); the token is the last key
+ * `maxResults` is ECS's page size (at least 1, else InvalidParameterException); the token is the last key
  * returned, so pages stay stable while other keys are added.
  */
 export async function pageThrough<T>(
@@ -21,6 +21,8 @@ export async function pageThrough<T>(
     throw new InvalidParameterException('Invalid nextToken.');
   }
   const limit = options.maxResults ?? options.defaultMaxResults ?? 100;
+  // ECS's model sets no bounds on maxResults; a page of nothing could carry no nextToken to go on from.
+  if (limit < 1) throw new InvalidParameterException(`Invalid maxResults ${limit}: it must be at least 1.`);
   const items: Entry<T>[] = [];
   for (;;) {
     const chunk = await store.list<T>(prefix, { startAfter: startAfter ?? '', limit: SCAN_CHUNK });

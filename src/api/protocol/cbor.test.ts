@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CborError, decodeCbor, encodeCbor } from './cbor.js';
+import { CborError, decodeCbor, encodeCbor, MAX_CBOR_NESTING } from './cbor.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -34,6 +34,16 @@ describe('CBOR', () => {
     for (const bad of ['', '18', '62 61', 'a1 01 02', 'ff', '83 01 02', '00 00', '1c', '62 c3 28', '5f 61 61 ff', 'c1 61 61']) {
       assert.throws(() => decodeCbor(hex(bad)), CborError, bad);
     }
+  });
+
+  it('refuses data nested deeper than MAX_CBOR_NESTING with a CborError, not a stack overflow (fuzz regression)', () => {
+    const nested = (levels: number) => Uint8Array.from([...Array<number>(levels).fill(0x81), 0x01]);
+    assert.deepEqual(decodeCbor(nested(3)), [[[1]]]);
+    assert.doesNotThrow(() => decodeCbor(nested(MAX_CBOR_NESTING)));
+    assert.throws(() => decodeCbor(nested(MAX_CBOR_NESTING + 1)), { name: 'CborError', message: `CBOR data nested deeper than ${MAX_CBOR_NESTING} levels.` });
+    assert.throws(() => decodeCbor(nested(200_000)), CborError);
+    // Tags count as levels too.
+    assert.throws(() => decodeCbor(Uint8Array.from([...Array<number>(MAX_CBOR_NESTING + 1).fill(0xc1), 0x01])), CborError);
   });
 
   it('keeps a __proto__ key as data', () => {

@@ -11,6 +11,11 @@ export class CborError extends Error {
 }
 
 const TAG_EPOCH_SECONDS = 1;
+/**
+ * Deepest nesting of arrays, maps and tags decoded: a few bytes per level could otherwise exhaust
+ * the stack (no AWS input shape nests anywhere near this deep).
+ */
+export const MAX_CBOR_NESTING = 1000;
 const BREAK = Symbol('break');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -58,7 +63,8 @@ export function decodeCbor(bytes: Uint8Array): unknown {
     }
     return Buffer.concat(parts);
   };
-  const item = (): unknown => {
+  const item = (depth: number): unknown => {
+    if (depth > MAX_CBOR_NESTING) throw new CborError(`CBOR data nested deeper than ${MAX_CBOR_NESTING} levels.`);
     need(1);
     const head = bytes[pos++]!;
     const major = head >> 5;
@@ -78,7 +84,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
         const length = argument(info);
         const out: unknown[] = [];
         for (let i = 0; length === undefined || i < length; i++) {
-          const v = item();
+          const v = item(depth + 1);
           if (v === BREAK) { if (length === undefined) break; throw new CborError('Unexpected CBOR break.'); }
           out.push(v);
         }
@@ -88,10 +94,10 @@ export function decodeCbor(bytes: Uint8Array): unknown {
         const length = argument(info);
         const out: Record<string, unknown> = {};
         for (let i = 0; length === undefined || i < length; i++) {
-          const key = item();
+          const key = item(depth + 1);
           if (key === BREAK) { if (length === undefined) break; throw new CborError('Unexpected CBOR break.'); }
           if (typeof key !== 'string') throw new CborError('CBOR map keys must be text strings.');
-          const value = item();
+          const value = item(depth + 1);
           if (value === BREAK) throw new CborError('Unexpected CBOR break.');
           // defineProperty: a key named __proto__ must be data, not the prototype.
           Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
@@ -100,7 +106,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
       }
       case 6: {
         const tag = requireDefinite(argument(info));
-        const content = item();
+        const content = item(depth + 1);
         if (tag === TAG_EPOCH_SECONDS && typeof content !== 'number') throw new CborError('CBOR tag 1 must hold a number.');
         return content;
       }
@@ -118,7 +124,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
       }
     }
   };
-  const value = item();
+  const value = item(0);
   if (value === BREAK) throw new CborError('Unexpected CBOR break.');
   if (pos !== bytes.length) throw new CborError('Bytes after the CBOR data item.');
   return value;

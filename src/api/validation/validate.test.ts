@@ -122,6 +122,28 @@ test("Java's POSIX classes are translated: \\p{Print} accepts printable ASCII, n
     /Value 'tab\there' at 'PolicyName' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p\{Print\}\+/);
 });
 
+test('a string or map key holding a lone surrogate is refused; paired surrogates are fine (fuzz regression)', () => {
+  rejects('TagResource', { resourceArn: 'arn', tags: [{ key: 'k\ud800', value: 'v' }] }, 'InvalidParameterException',
+    /at 'tags\[0\].key' failed to satisfy constraint: Member must be a string of Unicode characters \(no lone surrogates\)/);
+  const input = clone(registerTaskDefinition);
+  input.containerDefinitions[0]!.dockerLabels = { ['\udc00']: 'x' } as never;
+  rejects('RegisterTaskDefinition', input, 'InvalidParameterException', /no lone surrogates/);
+  input.containerDefinitions[0]!.dockerLabels = { ['whale\ud83d\udc33']: 'whale\ud83d\udc33' } as never;
+  validateInput(ecsModel, 'RegisterTaskDefinition', input);
+});
+
+test('a value nested thousands of levels deep is shown cut, not rendered whole (fuzz regression: stack overflow, 500)', () => {
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [deep] }, 'InvalidParameterException',
+    `1 validation error detected: Value '${'['.repeat(32)}...${']'.repeat(32)}' at 'containerDefinitions[0]' failed to satisfy constraint: Member must be of type structure`);
+  // Shallow values read as JSON.stringify writes them; long ones are cut after 256 characters.
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [[{ a: 1, b: undefined, c: ['x', null] }]] }, 'InvalidParameterException',
+    /Value '\[\{"a":1,"c":\["x",null\]\}\]' at 'containerDefinitions\[0\]'/);
+  rejects('RegisterTaskDefinition', { family: 'web', containerDefinitions: [Array.from({ length: 10_000 }, (_, i) => i)] }, 'InvalidParameterException',
+    new RegExp(`Value '\\[0,1,2,[0-9,]{240,260}\\.\\.\\.' at 'containerDefinitions\\[0\\]'`));
+});
+
 test('map values are checked under their key', () => {
   const input = clone(registerTaskDefinition);
   input.containerDefinitions[0]!.dockerLabels = { team: 5 as never };

@@ -12,6 +12,8 @@ const compiled = new WeakMap<ServiceModel, Map<string, Validator>>();
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const MAX_SHOWN_VALUE_CHARS = 256;
+/** A UTF-16 surrogate without its pair (with the `u` flag, a well-formed pair is one code point and does not match). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Validates an operation's input against the service model, in the order the model lists members,
@@ -172,6 +174,9 @@ function compileString(shape: ShapeModel, show: (v: unknown) => string): Validat
       out.push(violation(show(value), path, 'Member must be of type string'));
       return;
     }
+    // JSON's \\uD800 escape makes a string no UTF-8 can carry: the store would keep U+FFFD in its
+    // place and key encoders (encodeURIComponent) throw, so such a value is refused here.
+    if (LONE_SURROGATE.test(value)) out.push(violation(show(value), path, 'Member must be a string of Unicode characters (no lone surrogates)'));
     if (allowed !== undefined && !allowed.has(value)) out.push(violation(show(value), path, enumText));
     checkLength(value.length, value, path, out, show);
     if (pattern !== undefined && !pattern.test(value)) {
@@ -234,7 +239,7 @@ const JAVA_POSIX_CLASSES: Readonly<Record<string, string>> = {
  * needs the `u` flag and `\p{Print}` a translation; a pattern JavaScript cannot compile either way
  * is not enforced (without the `u` flag `\p{...}` would silently mean the letter p).
  */
-function compilePattern(pattern: string): RegExp | undefined {
+export function compilePattern(pattern: string): RegExp | undefined {
   const translated = pattern.replace(/\\p\{(\w+)\}/g, (whole, name: string) => {
     const range = JAVA_POSIX_CLASSES[name];
     return range === undefined ? whole : `[${range}]`;
@@ -293,6 +298,42 @@ function violation(shownValue: string, path: string, constraint: string): Violat
 function showValue(value: unknown, sensitive: boolean): string {
   if (value === null || value === undefined) return 'null';
   if (sensitive) return "'*** Sensitive Data Redacted ***'";
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? value : typeof value === 'object' ? boundedJson(value, MAX_SHOWN_VALUE_CHARS + 1) : String(value);
   return `'${text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}...` : text}'`;
+}
+
+/** Deeper levels of a value shown in a message are elided. */
+const MAX_SHOWN_DEPTH = 32;
+
+/**
+ * `JSON.stringify(value)`, but written only up to about `limit` characters and `MAX_SHOWN_DEPTH`
+ * levels: a message shows the start of a value, and input nested thousands of levels deep (JSON.parse
+ * takes it) would overflow the stack of a whole rendering.
+ */
+function boundedJson(value: unknown, limit: number): string {
+  let out = '';
+  const write = (v: unknown, depth: number): void => {
+    if (v === null || typeof v !== 'object') {
+      out += JSON.stringify(v) ?? 'null';
+      return;
+    }
+    if (depth >= MAX_SHOWN_DEPTH) {
+      out += '...';
+      return;
+    }
+    const array = Array.isArray(v);
+    out += array ? '[' : '{';
+    let first = true;
+    for (const [key, item] of Object.entries(v)) {
+      if (out.length > limit) return;
+      if (!array && item === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      if (!array) out += `${JSON.stringify(key)}:`;
+      write(item, depth + 1);
+    }
+    out += array ? ']' : '}';
+  };
+  write(value, 0);
+  return out;
 }
