@@ -33,9 +33,13 @@ export const serverFlags = {
   'scale-out-datapoints': { type: 'string', default: '1' },
 } as const;
 
-export async function runServerCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: serverFlags, strict: true });
-  const dataDir = values['data-dir'];
+type ServerFlagValues = ReturnType<typeof parseArgs<{ options: typeof serverFlags; strict: true }>>['values'];
+
+/**
+ * The server flags' values checked and converted; a bad one is a UsageError naming it. `wharf up`
+ * checks them too before it starts anything, so a mistake is reported once rather than restarted.
+ */
+export function checkServerFlags(values: ServerFlagValues) {
   const port = parsePort(values.port);
   if (!/^\d{12}$/.test(values['account-id'])) throw new UsageError('--account-id must be twelve digits.');
   const retentionSeconds = wholeSeconds(values, 'stopped-task-retention-seconds');
@@ -51,6 +55,15 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   if (!/^\d+$/.test(values['scale-out-datapoints']) || scaleOutDatapoints < 1 || scaleOutDatapoints > 15) {
     throw new UsageError('--scale-out-datapoints must be a whole number from 1 to 15.');
   }
+  return { port, retentionSeconds, instanceLossGraceSeconds, taskReadyDelaySeconds, autoscalingPeriodSeconds, ecsMetricsRoundSeconds, scaleOutDatapoints };
+}
+
+export async function runServerCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: serverFlags, strict: true });
+  const dataDir = values['data-dir'];
+  const {
+    port, retentionSeconds, instanceLossGraceSeconds, taskReadyDelaySeconds, autoscalingPeriodSeconds, ecsMetricsRoundSeconds, scaleOutDatapoints,
+  } = checkServerFlags(values);
   mkdirSync(dataDir, { recursive: true });
   const credentials = loadOrCreateAdminCredentials(dataDir, values.region);
   const log = (entry: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), component: 'server', ...entry }) + '\n');
@@ -92,7 +105,7 @@ function wholeSeconds(values: Record<string, string | undefined>, flag: string):
   return seconds;
 }
 
-export function parsePort(text: string): number {
+function parsePort(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, not '${text}'.`);
   return port;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CREDENTIALS_FILE } from '../api/credentials.js';
-import { UsageError, parsePort, serverFlags } from './server.js';
+import { checkServerFlags, UsageError, serverFlags } from './server.js';
 
 const WHARF_JS = fileURLToPath(new URL('../bin/wharf.js', import.meta.url));
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -28,7 +28,7 @@ export async function runUpCommand(argv: string[]): Promise<void> {
     strict: true,
   });
   const dataDir = values['data-dir'];
-  const port = parsePort(values.port);
+  const { port } = checkServerFlags(values);
   if (port === 0) throw new UsageError('wharf up needs a fixed --port.');
   mkdirSync(dataDir, { recursive: true });
 
