@@ -9,6 +9,7 @@
  */
 import { listAlarms, writeAlarmState, type AlarmRecord, type DomainContext } from '../domain/index.js';
 import { evaluateAlarm, evaluationSpan, type AlarmRule, type MetricStore, type Statistic } from '../metrics/index.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 export interface AlarmControllerOptions {
   ctx: DomainContext;
@@ -32,29 +33,24 @@ export function alarmRuleOf(alarm: AlarmRecord): AlarmRule {
 
 export class AlarmController {
   readonly #o: AlarmControllerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #passing: Promise<unknown> = Promise.resolve();
+  readonly #passes: PeriodicPass;
 
   constructor(options: AlarmControllerOptions) {
     this.#o = options;
+    this.#passes = new PeriodicPass(() => this.#pass(), options.evaluationIntervalMs, (entry) => options.ctx.log(entry), 'alarm evaluation');
   }
 
   start(): void {
-    this.#timer = setInterval(() => { void this.pass(); }, this.#o.evaluationIntervalMs);
-    this.#timer.unref();
+    this.#passes.start();
   }
 
   /** Evaluates every alarm now (what the timer runs); passes never overlap. */
   pass(): Promise<unknown> {
-    this.#passing = this.#passing.then(() => this.#pass()).catch((err: unknown) => {
-      this.#o.ctx.log({ msg: 'alarm evaluation failed', error: String(err) });
-    });
-    return this.#passing;
+    return this.#passes.now();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#passing;
+  close(): Promise<void> {
+    return this.#passes.close();
   }
 
   async #pass(): Promise<void> {

@@ -10,6 +10,7 @@
 import { clusterContents, serviceNameOfTask, type ClusterContents, type DomainContext } from '../domain/index.js';
 import { capacityData, utilizationData, type MetricsCluster, type MetricStore, type ReceivedSample } from '../metrics/index.js';
 import type { TelemetryReport } from '../model/index.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 export interface EcsMetricsControllerOptions {
   ctx: DomainContext;
@@ -28,11 +29,11 @@ export class EcsMetricsController {
   readonly #o: EcsMetricsControllerOptions;
   #buffer: ReceivedSample[] = [];
   #lastCapacityMinute = -1;
-  #timer: NodeJS.Timeout | undefined;
-  #passing: Promise<unknown> = Promise.resolve();
+  readonly #passes: PeriodicPass;
 
   constructor(options: EcsMetricsControllerOptions) {
     this.#o = options;
+    this.#passes = new PeriodicPass(() => this.#pass(), options.passIntervalMs, (entry) => options.ctx.log(entry), 'ECS metrics pass');
   }
 
   /**
@@ -51,21 +52,16 @@ export class EcsMetricsController {
   }
 
   start(): void {
-    this.#timer = setInterval(() => { void this.pass(); }, this.#o.passIntervalMs);
-    this.#timer.unref();
+    this.#passes.start();
   }
 
   /** One pass now (what the timer runs); passes never overlap. */
   pass(): Promise<unknown> {
-    this.#passing = this.#passing.then(() => this.#pass()).catch((err: unknown) => {
-      this.#o.ctx.log({ msg: 'ECS metrics pass failed', error: String(err) });
-    });
-    return this.#passing;
+    return this.#passes.now();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#passing;
+  close(): Promise<void> {
+    return this.#passes.close();
   }
 
   async #pass(): Promise<void> {

@@ -4,6 +4,7 @@
  * twice changes nothing. A failed sweep is logged and the next one tries again.
  */
 import { deleteExpiredStoppedTasks, type DomainContext } from '../domain/index.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 export interface TaskRetentionOptions {
   ctx: DomainContext;
@@ -14,30 +15,24 @@ export interface TaskRetentionOptions {
 }
 
 export class TaskRetentionController {
-  readonly #options: TaskRetentionOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #sweeping: Promise<unknown> = Promise.resolve();
+  readonly #sweeps: PeriodicPass;
 
   constructor(options: TaskRetentionOptions) {
-    this.#options = options;
+    this.#sweeps = new PeriodicPass(() => deleteExpiredStoppedTasks(options.ctx, options.retentionMs), options.sweepIntervalMs,
+      (entry) => options.ctx.log(entry), 'stopped-task sweep');
   }
 
   start(): void {
-    this.#timer = setInterval(() => { void this.sweep(); }, this.#options.sweepIntervalMs);
-    this.#timer.unref();
+    this.#sweeps.start();
   }
 
   /** One sweep now (also what the timer runs); sweeps never overlap. */
   sweep(): Promise<unknown> {
-    this.#sweeping = this.#sweeping.then(() => deleteExpiredStoppedTasks(this.#options.ctx, this.#options.retentionMs)).catch((err: unknown) => {
-      this.#options.ctx.log({ msg: 'stopped-task sweep failed', error: String(err) });
-    });
-    return this.#sweeping;
+    return this.#sweeps.now();
   }
 
   /** Stops the timer and waits for a sweep in progress. */
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#sweeping;
+  close(): Promise<void> {
+    return this.#sweeps.close();
   }
 }
