@@ -236,7 +236,12 @@ function renderListener(listener: ListenerConfig, config: LoadBalancerConfig, op
     lines.push(...renderForward(listener.defaultAction, '', groups, 'tcp'));
     return lines;
   }
-  lines.push('  mode http', '  option forwardfor',
+  lines.push('  mode http',
+    // At a reload the old worker would close its idle keep-alive connections at once, racing any
+    // client that sends on one just then; with this it answers each one's next request with
+    // `Connection: close` instead (or lets it reach the idle timeout, or hard-stop-after).
+    '  option idle-close-on-response',
+    '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto http',
     `  http-request set-header X-Forwarded-Port ${listener.port}`);
   // The first matching rule (by priority) names itself in txn.wharf_rule; each action then runs

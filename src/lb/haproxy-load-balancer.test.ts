@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, Agent, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createConnection, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { freeLoopbackPort as freePort, pollUntil as until } from '../testkit/polling.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -50,6 +51,46 @@ function get(port: number, path: string, headers: Record<string, string> = {}, a
     });
     req.end();
   });
+}
+
+/**
+ * One HTTP/1.1 connection kept open between requests, spoken raw so a test controls exactly when
+ * it is idle (an Agent may open a new connection at will).
+ */
+async function openKeepAlive(port: number): Promise<{ get(path: string): Promise<{ status: number; head: string }>; close(): void }> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  let received = Buffer.alloc(0);
+  let waiter: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => { received = Buffer.concat([received, chunk]); waiter?.(); });
+  socket.on('close', () => waiter?.());
+  socket.on('error', () => undefined);
+  const answer = async (): Promise<{ status: number; head: string }> => {
+    for (;;) {
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const head = received.subarray(0, headEnd).toString('latin1').replaceAll('\r\n', '\n');
+        const bodyStart = headEnd + 4;
+        // The targets answer chunked, or with a Content-Length (HAProxy's own responses).
+        const bodyEnd = /^transfer-encoding:\s*chunked$/im.test(head)
+          ? received.indexOf('\r\n0\r\n\r\n', bodyStart - 2) + 7
+          : bodyStart + Number(/^content-length:\s*(\d+)$/im.exec(head)?.[1] ?? 0);
+        if (bodyEnd >= bodyStart && received.length >= bodyEnd) {
+          received = received.subarray(bodyEnd);
+          return { status: Number(head.split(' ')[1]), head };
+        }
+      }
+      if (socket.destroyed || socket.readableEnded) throw new Error('the connection closed without an answer');
+      await new Promise<void>((resolve) => { waiter = resolve; });
+    }
+  };
+  return {
+    get(path) {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: lb\r\n\r\n`);
+      return answer();
+    },
+    close: () => socket.destroy(),
+  };
 }
 
 function group(id: string, backends: Backend[], overrides: Partial<TargetGroupConfig> = {}): TargetGroupConfig {
@@ -365,7 +406,7 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
-  it('reloads for listener and rule changes without failing a request in flight or in a stream', async () => {
+  it('reloads for listener and rule changes without failing a request in flight, in a stream, or on an idle keep-alive connection', async () => {
     const [a, b] = backends as [Backend, Backend];
     const port = await freePort();
     const lb = newDataPlane('reload');
@@ -376,32 +417,40 @@ describe('HaproxyLoadBalancer', () => {
     const failures: string[] = [];
     let requests = 0;
     let streaming = true;
-    // A reload closes idle keep-alive connections (HAProxy 2.6's soft stop); a request sent on one
-    // as it closes is retried once, as HTTP/1.1 lets clients do when a reused connection closes
-    // before any response (and as Node's docs advise with request.reusedSocket). No request may
-    // fail otherwise, and none on a new connection.
-    const once = (keepAlive: boolean) => get(port, '/', {}, keepAlive ? agent : undefined);
+    // No retries: a request on a reused connection must never meet a connection closed under it.
     const stream = async (keepAlive: boolean) => {
       while (streaming) {
-        const res = await once(keepAlive).catch((err: Error & { reused?: boolean }) => (keepAlive && err.reused ? once(true) : Promise.reject(err)))
-          .catch((err: Error) => ({ status: 0, body: err.message, headers: {} }));
+        const res = await get(port, '/', {}, keepAlive ? agent : undefined).catch((err: Error) => ({ status: 0, body: err.message, headers: {} }));
         requests += 1;
         if (res.status !== 200) failures.push(`${keepAlive ? "keep-alive" : "new connection"}: ${res.status} ${res.body}`);
       }
     };
     const slow = get(port, '/slow', {}, undefined);
     const streams = [stream(true), stream(true), stream(false), stream(false)];
-    const reloadsBefore = await reloads(join(root, 'reload'));
-    for (let i = 0; i < 5; i++) {
-      const config = forwardConfig(port, [tg]);
-      config.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: [`/rule-${i}`] }], action: { type: 'fixed-response', statusCode: 418 } }];
-      assert.equal((await lb.apply(config)).reloaded, true);
-      assert.equal((await get(port, `/rule-${i}`)).status, 418);
+    // A connection left idle across every reload: the old worker keeps it open and answers its
+    // next request (with `Connection: close`) instead of closing it while the client may be sending.
+    const idle = await openKeepAlive(port);
+    let reloadsBefore = 0;
+    try {
+      assert.equal((await idle.get('/')).status, 200);
+      reloadsBefore = await reloads(join(root, 'reload'));
+      for (let i = 0; i < 5; i++) {
+        const config = forwardConfig(port, [tg]);
+        config.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: [`/rule-${i}`] }], action: { type: 'fixed-response', statusCode: 418 } }];
+        assert.equal((await lb.apply(config)).reloaded, true);
+        assert.equal((await get(port, `/rule-${i}`)).status, 418);
+      }
+      const afterReloads = await idle.get('/');
+      assert.equal(afterReloads.status, 200, afterReloads.head);
+      assert.match(afterReloads.head, /^connection: close$/im);
+      assert.equal((await slow).status, 200);
+    } finally {
+      // The streams end whatever failed above, or the test would never end.
+      streaming = false;
+      idle.close();
+      await Promise.all(streams);
+      agent.destroy();
     }
-    assert.equal((await slow).status, 200);
-    streaming = false;
-    await Promise.all(streams);
-    agent.destroy();
     assert.equal(await reloads(join(root, 'reload')), reloadsBefore + 5);
     assert.ok(requests > 20, `only ${requests} requests`);
     assert.deepEqual(failures, []);
