@@ -1,0 +1,81 @@
+/**
+ * Blob bytes from a file straight to an HTTP response's socket with sendfile(2), through the small
+ * native addon in `native/sendfile.c` (built by `scripts/setup.sh`). Node has no sendfile: without
+ * it every byte is read into a buffer and written out again, a copy that competes with the client
+ * for the CPU when both run on one machine. Where the addon is not built, or the response is not a
+ * plain TCP socket's, callers use the buffered copy instead.
+ */
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FileHandle } from 'node:fs/promises';
+
+interface Transfer extends Promise<number> {
+  /** Stops the transfer; it then rejects with code ECANCELED within about a second. */
+  abort(): void;
+}
+
+interface NativeSendfile {
+  sendFile(socketFd: number, fileFd: number, offset: number, length: number, idleTimeoutMs: number): Transfer;
+}
+
+/**
+ * A client that takes no byte for this long is given up (the connection is closed). Docker and
+ * skopeo read layers as fast as they can write them; two minutes covers a stalled disk on their side.
+ */
+const SEND_IDLE_TIMEOUT_MS = 120_000;
+
+const ADDON_PATH = new URL('../../../native/build/sendfile.node', import.meta.url);
+
+function loadAddon(): NativeSendfile | undefined {
+  if (process.env['WHARF_NO_SENDFILE'] === '1') return undefined;
+  try {
+    return createRequire(import.meta.url)(ADDON_PATH.pathname) as NativeSendfile;
+  } catch {
+    return undefined;
+  }
+}
+
+const addon = loadAddon();
+
+/** Whether blob bytes can go out with sendfile(2) here (the addon is built and was not turned off). */
+export const sendfileAvailable = addon !== undefined;
+
+/** The descriptor of a response's socket when sendfile can write to it: plain TCP, not TLS. */
+function socketFd(res: ServerResponse): number | undefined {
+  const socket = res.socket as (Socket & { encrypted?: boolean; _handle?: { fd?: number } }) | null;
+  if (!socket || socket.encrypted || socket.destroyed) return undefined;
+  const fd = socket._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Sends bytes [start, end) of `file` as `out`'s body with sendfile(2), when `out` is an HTTP
+ * response on a plain TCP socket and the addon is built; answers false without writing anything
+ * otherwise. The response's headers (with its Content-Length) must be set; they are flushed first.
+ * The caller ends the response afterwards, as after any body: Node then writes nothing more, so the
+ * connection stays usable for the next request. Rejects when the client goes away or stalls, with
+ * the socket destroyed.
+ */
+export async function sendFileRange(out: unknown, file: FileHandle, start: number, end: number): Promise<boolean> {
+  if (!addon || !(out instanceof ServerResponse)) return false;
+  const fd = socketFd(out);
+  if (fd === undefined) return false;
+  const socket = out.socket!;
+  out.flushHeaders();
+  // The headers must be in the kernel before the body follows them there.
+  if (socket.writableLength > 0) await once(socket, 'drain');
+  const transfer = addon.sendFile(fd, file.fd, start, end - start, SEND_IDLE_TIMEOUT_MS);
+  const abort = () => transfer.abort();
+  socket.once('close', abort);
+  try {
+    await transfer;
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  } finally {
+    socket.off('close', abort);
+  }
+  return true;
+}
