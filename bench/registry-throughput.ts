@@ -10,6 +10,7 @@
  * Targets: MB/s(Wharf) / MB/s(reference) >= 1.0, for push and for pull (medians). Prints figures,
  * never fails on them.
  */
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -105,6 +106,9 @@ runBenchmark('registry-throughput', async (defer) => {
 
 /** Runs one timed copy and reads what the registry process spent on it meanwhile. */
 async function measure(registry: Registry, copy: () => Promise<number>): Promise<Sample> {
+  // The previous copy's dirty pages (a 500 MB push or pull) would otherwise be written back during
+  // this one: flushed first, every copy starts from the same quiet disk.
+  execFileSync('sync');
   const cpuBefore = cpuTimeMs(registry.pid);
   const ioBefore = ioBytes(registry.pid);
   const ms = await copy();

@@ -16,7 +16,7 @@ import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest, type DigestAlgorithm } from '../domain/index.js';
 import { DigestMismatchError, UploadBusyError, UploadOffsetError, UploadUnknownError } from './errors.js';
-import { sendFileRange } from './sendfile.js';
+import { sendFileRange } from './send-file.js';
 
 export interface StoredBlob { digest: string; size: number; modifiedAtMs: number }
 
@@ -119,7 +119,7 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  /** To an HTTP response with sendfile(2) where it can (see sendfile.ts), else by copyRange. */
+  /** To an HTTP response through the native addon where it can (see send-file.ts), else by copyRange. */
   async writeTo(digest: string, out: Writable, range?: ByteRange): Promise<void> {
     const file = await open(this.#blobPath(digest), 'r');
     try {

@@ -1,6 +1,6 @@
 /**
- * Blobs to HTTP responses with sendfile(2): the bytes, ranges and keep-alive of a real connection,
- * and what happens when the client goes away or stops reading.
+ * Blobs to HTTP responses through the native send-file addon: the bytes, ranges and keep-alive of
+ * a real connection, and what happens when the client goes away or stops reading.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,11 +16,11 @@ import { Readable } from 'node:stream';
 import { digestOf } from '../domain/index.js';
 import { pollUntil } from '../testkit/polling.js';
 import { DiskBlobStore, type ByteRange } from './blob-store.js';
-import { sendfileAvailable } from './sendfile.js';
+import { sendFileAvailable } from './send-file.js';
 
 const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
-describe('blobs sent with sendfile(2)', { skip: process.env['WHARF_NO_SENDFILE'] === '1' && 'WHARF_NO_SENDFILE=1' }, () => {
+describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_NO_SEND_FILE'] === '1' && 'WHARF_NO_SEND_FILE=1' }, () => {
   // Larger than a socket's buffers, so transfers wait for the client to read.
   const blob = randomBytes(24 * 1024 * 1024);
   const digest = digestOf(blob);
@@ -29,14 +29,14 @@ describe('blobs sent with sendfile(2)', { skip: process.env['WHARF_NO_SENDFILE']
   let server: Server;
   let port = 0;
   let connections = 0;
-  /** Writes made through the response object: none when the body went by sendfile. */
+  /** Writes made through the response object: none when the body went through the addon. */
   let responseWrites = 0;
   /** How each request's writeTo ended, by request path. */
   const outcomes = new Map<string, string>();
   let onResponse: (res: ServerResponse) => void = () => undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wharf-sendfile-'));
+    dir = await mkdtemp(join(tmpdir(), 'wharf-send-file-'));
     store = await new DiskBlobStore(dir).init();
     const session = await store.createUpload('repo');
     await store.appendToUpload(session.id, Readable.from([blob]));
@@ -71,8 +71,8 @@ describe('blobs sent with sendfile(2)', { skip: process.env['WHARF_NO_SENDFILE']
     }).on('error', reject);
   });
 
-  it('is built here (scripts/setup.sh compiles native/sendfile.c)', () => {
-    assert.equal(sendfileAvailable, true);
+  it('is built here (scripts/setup.sh compiles native/send-file.c)', () => {
+    assert.equal(sendFileAvailable, true);
   });
 
   it('sends a whole blob and then a range on one keep-alive connection, writing nothing through the response', async () => {
