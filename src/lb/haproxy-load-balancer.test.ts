@@ -122,6 +122,8 @@ describe('HaproxyLoadBalancer', () => {
     return lb;
   };
 
+  /** A data plane of a test's own, its directory, and the id of its target group. */
+  const newTestPlane = (name: string) => ({ lb: newDataPlane(name), dir: join(root, name), id: `arn:tg/${name}` });
   /** The first `count` of a pool of targets shared by the tests that outgrow a group's slots (`o0`, `o1`, ...). */
   const pool: Backend[] = [];
   const manyBackends = async (count: number) => {
@@ -227,9 +229,7 @@ describe('HaproxyLoadBalancer', () => {
   it('gives a group that outgrows its slots more at run time without a reload; they serve, fail open, are reused after shrinking, and a reload keeps them', async () => {
     const many = await manyBackends(40);
     const port = await freePort();
-    const dir = join(root, 'overflow');
-    const lb = newDataPlane('overflow');
-    const id = 'arn:tg/overflow';
+    const { lb, dir, id } = newTestPlane('overflow');
     const served = async (count: number) => [...(await answeredBy(port, count)).keys()].sort();
     const names = (n: number) => many.slice(0, n).map((b) => b.name).sort();
     const grown = forwardConfig(port, [group(id, many)]);
@@ -291,9 +291,7 @@ describe('HaproxyLoadBalancer', () => {
   it('restarts a crashed HAProxy with every target of a group that outgrew its slots, in slots it renders', async () => {
     const many = await manyBackends(20);
     const port = await freePort();
-    const dir = join(root, 'overflow-crash');
-    const lb = newDataPlane('overflow-crash');
-    const id = 'arn:tg/overflow-crash';
+    const { lb, dir, id } = newTestPlane('overflow-crash');
     await lb.start(forwardConfig(port, [group(id, many.slice(0, 2))]));
     assert.deepEqual(await lb.apply(forwardConfig(port, [group(id, many)])), { reloaded: false, targetErrors: [] });
     await allHealthy(lb, id, 20);
@@ -310,9 +308,7 @@ describe('HaproxyLoadBalancer', () => {
   it('reports a target whose slot HAProxy refuses to add, leaves nothing half added, and adds it at the next apply', async () => {
     const [a] = backends as [Backend];
     const port = await freePort();
-    const dir = join(root, 'overflow-refused');
-    const lb = newDataPlane('overflow-refused');
-    const id = 'arn:tg/overflow-refused';
+    const { lb, dir, id } = newTestPlane('overflow-refused');
     const runtime = join(dir, 'runtime.sock');
     // Loopback addresses nobody listens on fill the 16 slots.
     const dead = Array.from({ length: 16 }, (_, i) => ({ targetId: `dead${i}`, address: `127.0.0.${i + 2}`, port: a.port, draining: false }));
@@ -341,8 +337,7 @@ describe('HaproxyLoadBalancer', () => {
     const checks = await startBackend('checks');
     backends.push(x, checks);
     const port = await freePort();
-    const lb = newDataPlane('overflow-port');
-    const id = 'arn:tg/overflow-port';
+    const { lb, id } = newTestPlane('overflow-port');
     // Checked on another port than the traffic port: x's own port answers /health with 200, `checks` decides.
     const tg = (members: Backend[]) => group(id, members, { slowStartSeconds: 1, healthCheck: { ...group(id, []).healthCheck, port: checks.port } });
     try {
@@ -363,8 +358,7 @@ describe('HaproxyLoadBalancer', () => {
     backends.push(...members.slice(15));
     const [x, y] = members.slice(15) as [Backend, Backend];
     const port = await freePort();
-    const lb = newDataPlane('overflow-sticky');
-    const id = 'arn:tg/overflow-sticky';
+    const { lb, id } = newTestPlane('overflow-sticky');
     const health = () => healthOf(lb, id);
     const servedWith = async (cookie: string, count: number) => {
       const names = new Set<string>();
