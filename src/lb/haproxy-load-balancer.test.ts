@@ -100,6 +100,14 @@ async function answeredBy(port: number, count: number): Promise<Map<string, numb
   return names;
 }
 
+/**
+ * Targets that take a slot but are never healthy, never served: loopback addresses from 127.0.0.2
+ * up, where nobody listens on `port` (the test targets listen on 127.0.0.1).
+ */
+function deadTargets(count: number, port: number): TargetGroupConfig['targets'] {
+  return Array.from({ length: count }, (_, i) => ({ targetId: `dead${i}`, address: `127.0.0.${i + 2}`, port, draining: false }));
+}
+
 /** The pids of the master's current workers. */
 async function workers(dir: string): Promise<number[]> {
   const text = await sendCommand(join(dir, 'master.sock'), 'show proc', 5000);
@@ -207,8 +215,8 @@ describe('HaproxyLoadBalancer', () => {
     for (let i = 0; i < 10; i++) assert.match((await get(port, '/', {}, agent)).body, /^b /);
 
     // A slot added at run time reuses its connections too: b and 15 targets that never pass a check
-    // (loopback addresses nobody listens on) fill the 16 slots, a gets slot 16.
-    const dead = Array.from({ length: 15 }, (_, i) => ({ targetId: `dead${i}`, address: `127.0.0.${i + 2}`, port: a.port, draining: false }));
+    // fill the 16 slots, a gets slot 16.
+    const dead = deadTargets(15, a.port);
     const overflow = { ...tg, targets: [...group('x', [b]).targets, ...dead, ...group('x', [a]).targets] };
     assert.deepEqual(await lb.apply(forwardConfig(port, [overflow])), { reloaded: false, targetErrors: [] });
     await until('a healthy', async () => ((await healthOf(lb, 'arn:tg/reuse'))[`a:${a.port}`]?.State === 'healthy' ? true : undefined));
@@ -310,8 +318,8 @@ describe('HaproxyLoadBalancer', () => {
     const port = await freePort();
     const { lb, dir, id } = newTestPlane('overflow-refused');
     const runtime = join(dir, 'runtime.sock');
-    // Loopback addresses nobody listens on fill the 16 slots.
-    const dead = Array.from({ length: 16 }, (_, i) => ({ targetId: `dead${i}`, address: `127.0.0.${i + 2}`, port: a.port, draining: false }));
+    // Targets never healthy fill the 16 slots.
+    const dead = deadTargets(16, a.port);
     const full = { ...group(id, []), targets: dead };
     const grown = forwardConfig(port, [{ ...full, targets: [...dead, ...group(id, [a]).targets] }]);
     await lb.start(forwardConfig(port, [full]));
@@ -328,6 +336,28 @@ describe('HaproxyLoadBalancer', () => {
     assert.deepEqual(await lb.apply(grown), { reloaded: false, targetErrors: [] });
     await until('a healthy', async () => ((await healthOf(lb, id))[`a:${a.port}`]?.State === 'healthy' ? true : undefined));
     assert.match((await get(port, '/')).body, /^a /);
+    await lb.close();
+  });
+
+  it('adds slots at run time to a network load balancer\'s group too', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const { lb, id } = newTestPlane('overflow-tcp');
+    // Targets never healthy fill the 16 slots; a and b get slots added at run time.
+    const dead = deadTargets(16, a.port);
+    const tg = { ...group(id, []), healthCheck: { ...group(id, []).healthCheck, protocol: 'TCP' as const }, targets: dead };
+    const config = (targets: TargetGroupConfig['targets']): LoadBalancerConfig => ({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: id, weight: 1 }] } }],
+      targetGroups: [{ ...tg, targets }],
+    });
+    await lb.start(config(dead));
+    assert.deepEqual(await lb.apply(config([...dead, ...group(id, [a, b]).targets])), { reloaded: false, targetErrors: [] });
+    await until('a and b healthy', async () => {
+      const health = await healthOf(lb, id);
+      return health[`a:${a.port}`]?.State === 'healthy' && health[`b:${b.port}`]?.State === 'healthy' ? true : undefined;
+    });
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()].sort(), ['a', 'b']);
     await lb.close();
   });
 
