@@ -199,8 +199,9 @@ export type ServerRole = 'slot' | 'twin';
  * gets. Two of those defaults keep a server's idle backend connections for reuse: `pool-max-conn
  * -1` (no limit; 0 for an added server) and `pool-purge-delay` (0 for an added server, which then
  * closes each connection after its response). Without them every request through an added server
- * opened a new connection (measured: a fifth of the throughput). `non-stick`, which a twin would
- * want, is refused there, so the backend's stick rule leaves twins out itself (see renderBackend).
+ * opened a new connection (measured in bench:lb: 0.38× the throughput with `pool-max-conn -1`
+ * alone). `non-stick`, which a twin would want, is refused there, so the backend's stick rule
+ * leaves twins out itself (see renderBackend).
  */
 export function serverArguments(targetGroup: TargetGroupConfig, role: ServerRole, target: TargetConfig | undefined): string {
   const address = target ? serverAddress(target) : '0.0.0.0:0';
