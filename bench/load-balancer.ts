@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HaproxyLoadBalancer, type LoadBalancerConfig } from '../src/lb/index.js';
+import { HaproxyLoadBalancer, MIN_SLOTS, type LoadBalancerConfig, type TargetGroupConfig } from '../src/lb/index.js';
 import { collectOutput, formatRatio, freePort, median, printTable, progress, requireCommands, runBenchmark, terminate, waitFor, waitForOutput } from './lib/index.js';
 
 const TARGETS = Number(process.env['BENCH_TARGETS'] ?? 4);
@@ -27,6 +27,12 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
  * headers too, as ELB (and so Wharf) does for every request: to see what share of a gap they are.
  */
 const HAND_FORWARDED = process.env['BENCH_HAND_FORWARDED'] === '1';
+/**
+ * BENCH_ADDED_SLOTS=1 puts Wharf's targets in server slots added at run time (`add server`), as a
+ * group that outgrows its configured slots gets: those are first taken by targets at loopback
+ * addresses nobody listens on (never healthy, so never served), then the bench's targets are applied.
+ */
+const ADDED_SLOTS = process.env['BENCH_ADDED_SLOTS'] === '1';
 const WARMUP_SECONDS = 2;
 const BACKENDS_JS = fileURLToPath(new URL('./children/http-backends.js', import.meta.url));
 
@@ -68,17 +74,29 @@ runBenchmark('load-balancer', async (defer) => {
   const wharfPort = await freePort();
   const wharf = new HaproxyLoadBalancer({ dir: join(dir, 'wharf'), bindAddress: '127.0.0.1', threads: THREADS, log: () => undefined });
   defer(() => wharf.close());
-  const config: LoadBalancerConfig = {
+  const targets = ports.map((port) => ({ targetId: `127.0.0.1:${port}`, address: '127.0.0.1', port, draining: false }));
+  const withTargets = (members: TargetGroupConfig['targets']): LoadBalancerConfig => ({
     type: 'application', idleTimeoutSeconds: 60,
     listeners: [{ port: wharfPort, protocol: 'HTTP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'bench', weight: 1 }] } }],
     targetGroups: [{
       targetGroupId: 'bench', algorithm: 'round_robin', slowStartSeconds: 0,
       healthCheck: { protocol: 'HTTP', port: 'traffic-port', path: '/health', intervalSeconds: 5, timeoutSeconds: 2, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' },
-      targets: ports.map((port) => ({ targetId: `127.0.0.1:${port}`, address: '127.0.0.1', port, draining: false })),
+      targets: members,
     }],
-  };
-  await wharf.start(config);
-  await waitFor('Wharf targets healthy', async () => [...(await wharf.targetHealth()).get('bench')!.values()].every((h) => h.State === 'healthy'), 60_000, 200);
+  });
+  if (ADDED_SLOTS) {
+    const fillers = Array.from({ length: MIN_SLOTS }, (_, i) => ({ targetId: `filler${i}`, address: `127.0.0.${i + 2}`, port: ports[0]!, draining: false }));
+    await wharf.start(withTargets(fillers));
+    const applied = await wharf.apply(withTargets([...fillers, ...targets]));
+    if (applied.reloaded || applied.targetErrors.length) throw new Error(`targets not added at run time: ${JSON.stringify(applied)}`);
+    progress(`Wharf's targets in slots added at run time (${MIN_SLOTS} and up)`);
+  } else {
+    await wharf.start(withTargets(targets));
+  }
+  await waitFor('Wharf targets healthy', async () => {
+    const health = (await wharf.targetHealth()).get('bench')!;
+    return targets.every((t) => health.get(t.targetId)?.State === 'healthy');
+  }, 60_000, 200);
 
   // By hand: what an operator would write for the same targets.
   const handPort = await freePort();
@@ -115,7 +133,7 @@ runBenchmark('load-balancer', async (defer) => {
   });
   const w = summary('wharf');
   const h = summary('hand');
-  printTable(`Load balancer: ${TARGETS} Node targets, ${THREADS} HAProxy thread(s), wrk ${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s (medians)`,
+  printTable(`Load balancer: ${TARGETS} Node targets${ADDED_SLOTS ? ' (Wharf: in slots added at run time)' : ''}, ${THREADS} HAProxy thread(s), wrk ${CONNECTIONS} keep-alive connections, ${ROUNDS} rounds of ${SECONDS} s (medians)`,
     ['side', 'req/s', 'p99 ms', 'errors'],
     [['Wharf load balancer', w.rps, w.p99, w.errors], ['HAProxy by hand', h.rps, h.p99, h.errors]], 2);
   // Rounds run back to back, so the ratio within a round shares the machine's load of the moment.

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetGroupConfig } from './config.js';
-import { backendName, quoted, renderHaproxyConfig, statusRegex, wildcardRegex } from './haproxy-config.js';
+import { backendName, quoted, renderHaproxyConfig, serverArguments, statusRegex, wildcardRegex } from './haproxy-config.js';
 
 const files = { runtimeSocket: '/run/wharf/lb/runtime.sock', serverStateFile: '/run/wharf/lb/server-state', bodyDir: '/run/wharf/lb/bodies' };
 
@@ -60,13 +60,14 @@ describe('renderHaproxyConfig', () => {
     assert.match(backendName('arn:tg/a'), /^tg_[0-9a-f]{16}$/);
     assert.match(text, new RegExp(`default_backend ${backendName('arn:tg/a')}\n`));
     // The target in slot 0, then free slots up to 16.
-    assert.match(text, /server slot0 10\.0\.0\.1:80 check inter 30000 rise 5 fall 2 weight 100\n/);
-    assert.match(text, /server slot1 0\.0\.0\.0:0 disabled check inter 30000 rise 5 fall 2 weight 100\n/);
+    // Every keyword explicit (servers added at run time get the same arguments and inherit nothing).
+    assert.match(text, /server slot0 10\.0\.0\.1:80 check inter 30000 rise 5 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000\n/);
+    assert.match(text, /server slot1 0\.0\.0\.0:0 disabled check inter 30000 rise 5 fall 2 weight 100 pool-max-conn -1 pool-purge-delay 5000\n/);
     assert.match(text, /server slot15 0\.0\.0\.0:0 disabled /);
     // Each slot's fail-open twin follows it: a backup at the same address, always configured
-    // disabled (the runtime API readies it), never checked, never stuck to.
-    assert.match(text, /server slot0 [^\n]*\n {2}server failopen0 10\.0\.0\.1:80 disabled backup non-stick weight 100\n {2}server slot1 /);
-    assert.match(text, /server failopen1 0\.0\.0\.0:0 disabled backup non-stick weight 100\n/);
+    // disabled (the runtime API readies it), never checked.
+    assert.match(text, /server slot0 [^\n]*\n {2}server failopen0 10\.0\.0\.1:80 disabled backup weight 100 pool-max-conn -1 pool-purge-delay 5000\n {2}server slot1 /);
+    assert.match(text, /server failopen1 0\.0\.0\.0:0 disabled backup weight 100 pool-max-conn -1 pool-purge-delay 5000\n/);
     assert.match(text, /server failopen15 0\.0\.0\.0:0 disabled /);
     assert.doesNotMatch(text, /failopen16/);
     assert.doesNotMatch(text, /server failopen\d+ [^\n]*check/);
@@ -76,6 +77,37 @@ describe('renderHaproxyConfig', () => {
     assert.match(text, /nbthread 2/);
     assert.match(text, /http-check expect rstatus '\^\(200\)\$'/);
     assert.match(text, /timeout client 60000/);
+  });
+
+  it('gives every server the arguments add server takes at run time, and keeps twins out of stickiness by the stick rule', () => {
+    // The keywords (and their values) HAProxy 2.6's `add server` accepts that the generator may use:
+    // `non-stick`, `cookie` and `default-server` settings are refused there or not inherited.
+    const accepted = new Set(['disabled', 'backup', 'check', 'inter', 'rise', 'fall', 'port', 'slowstart', 'weight', 'pool-max-conn', 'pool-purge-delay']);
+    const tg = targetGroup('arn:tg/s', {
+      slowStartSeconds: 30, stickinessSeconds: 60, healthCheck: { ...targetGroup('x').healthCheck, port: 8081 },
+      targets: [{ targetId: 't', address: '10.0.0.1', port: 80, draining: false }, { targetId: 'v6', address: 'fd00::1', port: 80, draining: false }],
+    });
+    const { text } = renderHaproxyConfig({
+      type: 'application', idleTimeoutSeconds: 60,
+      listeners: [{ port: 80, protocol: 'HTTP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: 'arn:tg/s', weight: 1 }] } }],
+      targetGroups: [tg],
+    }, { files, bindAddress: '0.0.0.0' });
+    const servers = [...text.matchAll(/^ {2}server (\S+) (.*)$/gm)];
+    assert.equal(servers.length, 32);
+    for (const [, name, args] of servers) {
+      const index = Number(/\d+$/.exec(name!)![0]);
+      assert.equal(args, serverArguments(tg, name!.startsWith('slot') ? 'slot' : 'twin', tg.targets[index]));
+      const words = args!.split(' ').slice(1);
+      for (let i = 0; i < words.length; i++) {
+        assert.ok(accepted.has(words[i]!), `${name}: ${words[i]}`);
+        if (!['disabled', 'backup', 'check'].includes(words[i]!)) i++;
+      }
+    }
+    assert.equal(serverArguments(tg, 'slot', tg.targets[0]), '10.0.0.1:80 check inter 30000 rise 5 fall 2 port 8081 slowstart 30000 weight 100 pool-max-conn -1 pool-purge-delay 5000');
+    assert.equal(serverArguments(tg, 'slot', tg.targets[1]), '[fd00::1]:80 check inter 30000 rise 5 fall 2 port 8081 slowstart 30000 weight 100 pool-max-conn -1 pool-purge-delay 5000');
+    assert.equal(serverArguments(tg, 'twin', undefined), '0.0.0.0:0 disabled backup weight 100 pool-max-conn -1 pool-purge-delay 5000');
+    assert.match(text, /\n {2}stick match var\(txn\.wharf_sticky\)\n {2}stick store-response var\(txn\.wharf_sticky\) unless \{ srv_name -m beg failopen \}\n/);
+    assert.doesNotMatch(text, /stick on/);
   });
 
   it('renders a network load balancer in mode tcp with TCP checks', () => {

@@ -41,6 +41,8 @@ export interface RenderedConfig {
 
 /** A target's server weight: large enough for slow start to ramp smoothly. */
 export const TARGET_WEIGHT = 100;
+/** How long idle connections to a target are kept for reuse: HAProxy's default for configured servers. */
+const IDLE_PURGE_DELAY_MS = 5000;
 /** Connection attempts to targets, each to another one where possible (a refused connect sent nothing, so it is safe to retry). */
 const CONNECT_RETRIES = 3;
 /** How long a target may take to accept a connection before HAProxy tries another. */
@@ -56,11 +58,12 @@ const hash = (text: string): string => createHash('sha256').update(text).digest(
 export const backendName = (targetGroupId: string): string => `tg_${hash(targetGroupId)}`;
 /**
  * The HAProxy server of slot `index` of a backend. Targets come and go by filling and emptying
- * slots (`set server ... addr`) rather than with `add server`: HAProxy 2.6 keeps no idle
- * connections for servers added at run time, so every request through one would open a new
- * connection to its target (measured: a third of the throughput).
+ * slots (`set server ... addr`), so a server and its idle connections outlive the targets it
+ * holds; a group that outgrows its slots gets more at run time (`add server`, see serverArguments).
  */
 export const slotName = (index: number): string => `slot${index}`;
+/** What every fail-open twin's name starts with. */
+const FAIL_OPEN_PREFIX = 'failopen';
 /**
  * The fail-open twin of slot `index`: a `backup` server without health checks at the slot's
  * target's address. ELB fails open: when no target of a group is healthy it routes to all of them
@@ -70,13 +73,17 @@ export const slotName = (index: number): string => `slot${index}`;
  * still in its initial checks); its state never touches the target's reported health, which
  * comes from the slot's checks alone.
  */
-export const failOpenName = (index: number): string => `failopen${index}`;
+export const failOpenName = (index: number): string => `${FAIL_OPEN_PREFIX}${index}`;
 /** The fewest slots a backend has. */
 export const MIN_SLOTS = 16;
-/** Slots a backend gets for `targets` targets: at least MIN_SLOTS, doubling; more targets than slots takes a reload. */
-export function slotCapacity(targets: number): number {
+/**
+ * Slots a backend's configuration gets for `needed` slots: at least MIN_SLOTS, doubling. A group
+ * that outgrows them at run time gets more with `add server`; the next reload renders this many
+ * again for what it then holds, so it has room to grow without adding servers.
+ */
+export function slotCapacity(needed: number): number {
   let capacity = MIN_SLOTS;
-  while (capacity < targets) capacity *= 2;
+  while (capacity < needed) capacity *= 2;
   return capacity;
 }
 
@@ -170,28 +177,43 @@ function serverAddress(target: TargetConfig): string {
   return isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
 }
 
-/** A slot's `server` arguments: its target's address, or none and `disabled` when free; the group's check settings. */
-function serverArguments(targetGroup: TargetGroupConfig, target: TargetConfig | undefined): string {
-  const check = targetGroup.healthCheck;
-  const args = [target ? serverAddress(target) : '0.0.0.0:0 disabled', 'check', 'inter', seconds(check.intervalSeconds), 'rise', String(check.healthyThreshold),
-    'fall', String(check.unhealthyThreshold), 'weight', String(TARGET_WEIGHT)];
-  if (check.port !== 'traffic-port') args.push('port', String(check.port));
-  if (targetGroup.slowStartSeconds > 0) args.push('slowstart', seconds(targetGroup.slowStartSeconds));
-  return args.join(' ');
-}
+/** Which of a slot's two servers: the slot itself, or its fail-open twin (see failOpenName). */
+export type ServerRole = 'slot' | 'twin';
 
 /**
- * A twin's `server` arguments. Always `disabled` in the configuration, the runtime API readies it.
- * HAProxy 2.6 remembers a configured `disabled` through `set server state ready` and writes it to
- * the server-state file; at a reload it restores a server's saved state (maint, drain or ready)
- * only when the new configuration's `disabled` is the saved one. Were it not (a filled slot's twin
+ * The arguments of one of a slot's servers (its address, then its keywords): the one source for
+ * both the configuration's `server` lines and the servers added at run time with `add server`.
+ * A slot holds its target's address, or none and `disabled` when free; it carries the group's
+ * health-check settings.
+ *
+ * A twin (see failOpenName) is always `disabled` here, the runtime API readies it. HAProxy 2.6
+ * remembers a configured `disabled` through `set server state ready` and writes it to the
+ * server-state file; at a reload it restores a server's saved state (maint, drain or ready) only
+ * when the new configuration's `disabled` is the saved one. Were it not (a filled slot's twin
  * rendered enabled), HAProxy would take the configuration's word and leave a twin saved in
  * maintenance out of maintenance but down for good (it has no checks to bring it up), so its
- * target could never fail open. `non-stick`: a client served while failing open is not stuck to an
- * unhealthy target once a healthy one is back.
+ * target could never fail open.
+ *
+ * Every keyword is explicit and among those `add server` accepts in HAProxy 2.6, because a
+ * server added at run time inherits neither `default-server` nor the defaults a configured server
+ * gets. Two of those defaults keep a server's idle backend connections for reuse: `pool-max-conn
+ * -1` (no limit; 0 for an added server) and `pool-purge-delay` (0 for an added server, which then
+ * closes each connection after its response). Without them every request through an added server
+ * opened a new connection (measured in bench:lb: 0.38× the throughput with `pool-max-conn -1`
+ * alone). `non-stick`, which a twin would want, is refused there, so the backend's stick rule
+ * leaves twins out itself (see renderBackend).
  */
-function failOpenArguments(target: TargetConfig | undefined): string {
-  return `${target ? serverAddress(target) : '0.0.0.0:0'} disabled backup non-stick weight ${TARGET_WEIGHT}`;
+export function serverArguments(targetGroup: TargetGroupConfig, role: ServerRole, target: TargetConfig | undefined): string {
+  const address = target ? serverAddress(target) : '0.0.0.0:0';
+  const args = role === 'twin' ? [address, 'disabled', 'backup'] : [address, ...(target ? [] : ['disabled'])];
+  if (role === 'slot') {
+    const check = targetGroup.healthCheck;
+    args.push('check', 'inter', seconds(check.intervalSeconds), 'rise', String(check.healthyThreshold), 'fall', String(check.unhealthyThreshold));
+    if (check.port !== 'traffic-port') args.push('port', String(check.port));
+    if (targetGroup.slowStartSeconds > 0) args.push('slowstart', seconds(targetGroup.slowStartSeconds));
+  }
+  args.push('weight', String(TARGET_WEIGHT), 'pool-max-conn', '-1', 'pool-purge-delay', String(IDLE_PURGE_DELAY_MS));
+  return args.join(' ');
 }
 
 /** Renders the whole configuration, with each target group's `targets` as its servers. */
@@ -358,11 +380,16 @@ function renderBackend(group: TargetGroupConfig, slots: readonly (TargetConfig |
     lines.push(`  stick-table type string len 36 size 1m expire ${expire}`,
       `  http-request set-var(txn.wharf_sticky) req.cook(${STICKINESS_COOKIE})`,
       '  http-request set-var(txn.wharf_sticky) uuid unless { var(txn.wharf_sticky) -m found }',
-      '  stick on var(txn.wharf_sticky)',
+      // Not `stick on`: the target that served is stored with the response, unless a fail-open
+      // twin served it, so a client served while failing open is not stuck to an unhealthy
+      // target once a healthy one is back (what `non-stick` on the twins would do, which servers
+      // added at run time cannot carry).
+      '  stick match var(txn.wharf_sticky)',
+      `  stick store-response var(txn.wharf_sticky) unless { srv_name -m beg ${FAIL_OPEN_PREFIX} }`,
       `  http-response add-header Set-Cookie "${STICKINESS_COOKIE}=%[var(txn.wharf_sticky)]; Max-Age=${Math.round(group.stickinessSeconds)}; Path=/"`);
   }
   // Each slot is followed by its twin, so adding slots never renumbers the servers already there.
-  slots.forEach((target, i) => lines.push(`  server ${slotName(i)} ${serverArguments(group, target)}`, `  server ${failOpenName(i)} ${failOpenArguments(target)}`));
+  slots.forEach((target, i) => lines.push(`  server ${slotName(i)} ${serverArguments(group, 'slot', target)}`, `  server ${failOpenName(i)} ${serverArguments(group, 'twin', target)}`));
   return lines;
 }
 

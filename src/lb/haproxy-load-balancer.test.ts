@@ -141,6 +141,20 @@ async function answeredBy(port: number, count: number): Promise<Map<string, numb
   return names;
 }
 
+/**
+ * Targets that take a slot but are never healthy, never served: loopback addresses from 127.0.0.2
+ * up, where nobody listens on `port` (the test targets listen on 127.0.0.1).
+ */
+function deadTargets(count: number, port: number): TargetGroupConfig['targets'] {
+  return Array.from({ length: count }, (_, i) => ({ targetId: `dead${i}`, address: `127.0.0.${i + 2}`, port, draining: false }));
+}
+
+/** The pids of the master's current workers. */
+async function workers(dir: string): Promise<number[]> {
+  const text = await sendCommand(join(dir, 'master.sock'), 'show proc', 5000);
+  return [...text.matchAll(/^(\d+)\s+worker/gm)].map((m) => Number(m[1]));
+}
+
 async function reloads(dir: string): Promise<number> {
   const text = await sendCommand(join(dir, 'master.sock'), 'show proc', 5000);
   return Number(/master\s+(\d+)/.exec(text)?.[1]);
@@ -155,6 +169,19 @@ describe('HaproxyLoadBalancer', () => {
     const lb = new HaproxyLoadBalancer({ dir: join(root, name), bindAddress: '127.0.0.1', threads: 1, log });
     dataPlanes.push(lb);
     return lb;
+  };
+
+  /** A data plane of a test's own, its directory, and the id of its target group. */
+  const newTestPlane = (name: string) => ({ lb: newDataPlane(name), dir: join(root, name), id: `arn:tg/${name}` });
+  /** The first `count` of a pool of targets shared by the tests that outgrow a group's slots (`o0`, `o1`, ...). */
+  const pool: Backend[] = [];
+  const manyBackends = async (count: number) => {
+    while (pool.length < count) {
+      const backend = await startBackend(`o${pool.length}`);
+      backends.push(backend);
+      pool.push(backend);
+    }
+    return pool.slice(0, count);
   };
 
   before(async () => {
@@ -204,8 +231,8 @@ describe('HaproxyLoadBalancer', () => {
     await lb.close();
   });
 
-  it('reuses connections to targets, and a slot given to a new target reaches only it (regression: servers added with add server never reused a connection)', async () => {
-    const [a, b] = backends as [Backend, Backend];
+  it('reuses connections to targets, in configured slots and in slots added at run time, and a slot given to a new target reaches only it (regression: servers added with add server never reused a connection)', async () => {
+    const [a, b, c] = backends as [Backend, Backend, Backend];
     const port = await freePort();
     const dir = 'reuse';
     const lb = newDataPlane(dir);
@@ -213,36 +240,222 @@ describe('HaproxyLoadBalancer', () => {
     await lb.start(forwardConfig(port, [tg]));
     await allHealthy(lb, 'arn:tg/reuse', 1);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    /** A slot's backend connections: opened, and reused (`show stat`'s `connect` and `reuse`). */
+    const connections = async (slot: string) => {
+      const stat = await sendCommand(join(root, dir, 'runtime.sock'), 'show stat -1 4 -1', 5000);
+      const [header, ...rows] = stat.trim().split('\n');
+      const columns = header!.replace(/^# /, '').split(',');
+      const row = rows.map((r) => r.split(',')).find((f) => f[columns.indexOf('svname')] === slot)!;
+      return { opened: Number(row[columns.indexOf('connect')]), reused: Number(row[columns.indexOf('reuse')]) };
+    };
     for (let i = 0; i < 20; i++) assert.match((await get(port, '/', {}, agent)).body, /^a /);
-    const stat = await sendCommand(join(root, dir, 'runtime.sock'), 'show stat -1 4 -1', 5000);
-    const [header, ...rows] = stat.trim().split('\n');
-    const columns = header!.replace(/^# /, '').split(',');
-    const slot0 = rows.map((r) => r.split(',')).find((f) => f[columns.indexOf('svname')] === 'slot0')!;
-    assert.ok(Number(slot0[columns.indexOf('reuse')]) > 0, 'no backend connection was reused');
+    assert.ok((await connections('slot0')).reused > 0, 'no backend connection was reused');
     // a leaves slot 0, b takes it: every request goes to b, none over a's old connections.
     await lb.apply(forwardConfig(port, [{ ...tg, targets: group('x', [b]).targets }]));
     await allHealthy(lb, 'arn:tg/reuse', 1);
     for (let i = 0; i < 10; i++) assert.match((await get(port, '/', {}, agent)).body, /^b /);
+
+    // A slot added at run time reuses its connections too: b and 15 targets that never pass a check
+    // fill the 16 slots, a gets slot 16.
+    const dead = deadTargets(15, a.port);
+    const overflow = { ...tg, targets: [...group('x', [b]).targets, ...dead, ...group('x', [a]).targets] };
+    assert.deepEqual(await lb.apply(forwardConfig(port, [overflow])), { reloaded: false, targetErrors: [] });
+    await until('a healthy', async () => ((await healthOf(lb, 'arn:tg/reuse'))[`a:${a.port}`]?.State === 'healthy' ? true : undefined));
+    const before = await connections('slot16');
+    for (let i = 0; i < 20; i++) assert.match((await get(port, '/', {}, agent)).body, /^[ab] /);
+    const after = await connections('slot16');
+    assert.ok(after.reused > before.reused, `slot16 reused no connection: ${JSON.stringify({ before, after })}`);
+    // ...and a new target there reaches only it.
+    await lb.apply(forwardConfig(port, [{ ...overflow, targets: overflow.targets.filter((t) => t.targetId !== `a:${a.port}`) }]));
+    await lb.apply(forwardConfig(port, [{ ...overflow, targets: [...overflow.targets.slice(0, 16), ...group('x', [c]).targets] }]));
+    await until('c healthy', async () => ((await healthOf(lb, 'arn:tg/reuse'))[`c:${c.port}`]?.State === 'healthy' ? true : undefined));
+    for (let i = 0; i < 10; i++) assert.match((await get(port, '/', {}, agent)).body, /^[bc] /);
+    assert.equal((await lb.observe()).traffic.groups.get('arn:tg/reuse')!.size, 17);
     agent.destroy();
     await lb.close();
   });
 
-  it('grows the slots of a full group with one reload, and no reload until they are full again', async () => {
+  it('gives a group that outgrows its slots more at run time without a reload; they serve, fail open, are reused after shrinking, and a reload keeps them', async () => {
+    const many = await manyBackends(40);
+    const port = await freePort();
+    const { lb, dir, id } = newTestPlane('overflow');
+    const served = async (count: number) => [...(await answeredBy(port, count)).keys()].sort();
+    const names = (n: number) => many.slice(0, n).map((b) => b.name).sort();
+    const grown = forwardConfig(port, [group(id, many)]);
+    await lb.start(forwardConfig(port, [group(id, many.slice(0, 16))]));
+    await allHealthy(lb, id, 16);
+    const { generation } = (await lb.observe()).traffic;
+    const [workersBefore, reloadsBefore] = [await workers(dir), await reloads(dir)];
+
+    // 16 slots, 40 targets: 24 slots and their twins are added, each target fills one.
+    assert.deepEqual(await lb.apply(grown), { reloaded: false, targetErrors: [] });
+    await allHealthy(lb, id, 40);
+    assert.deepEqual(await served(120), names(40));
+    // The same worker serves: no reload, no new worker, counters not restarted.
+    assert.equal((await lb.observe()).traffic.generation, generation);
+    assert.deepEqual([await workers(dir), await reloads(dir)], [workersBefore, reloadsBefore]);
+    assert.equal(Object.keys(await serverStatus(dir, id)).length, 80);
+    assert.ok((await lb.observe()).traffic.groups.get(id)!.get('slot39')!.requests > 0, 'slot39 counted nothing');
+
+    // The added slots are checked as configured ones (`option httpchk`), and their twins fail open.
+    for (const b of many) b.healthStatus = 503;
+    try {
+      await until('every target unhealthy', async () => {
+        const health = Object.values(await healthOf(lb, id));
+        return health.length === 40 && health.every((h) => h.State === 'unhealthy' && h.Reason === 'Target.ResponseCodeMismatch') ? true : undefined;
+      });
+      assert.deepEqual(await served(120), names(40));
+    } finally {
+      for (const b of many) b.healthStatus = 200;
+    }
+    await allHealthy(lb, id, 40);
+
+    // Shrinking frees the added slots (they stay, in maintenance); growing again fills them: no server is added.
+    assert.deepEqual(await lb.apply(forwardConfig(port, [group(id, many.slice(0, 10))])), { reloaded: false, targetErrors: [] });
+    const shrunk = await serverStatus(dir, id);
+    assert.deepEqual([Object.keys(shrunk).length, shrunk['slot39'], shrunk['failopen39']], [80, 'MAINT', 'MAINT']);
+    assert.deepEqual(await served(30), names(10));
+    assert.deepEqual(await lb.apply(grown), { reloaded: false, targetErrors: [] });
+    await allHealthy(lb, id, 40);
+    assert.equal(Object.keys(await serverStatus(dir, id)).length, 80);
+    assert.deepEqual(await served(120), names(40));
+    assert.deepEqual([await workers(dir), await reloads(dir)], [workersBefore, reloadsBefore]);
+
+    // A reload for a rule renders the slots doubled (64), under the same names: the server-state
+    // file carries the added ones over, healthy, their twins still ready (configured disabled).
+    const withRule = forwardConfig(port, [group(id, many)]);
+    withRule.listeners[0]!.rules = [{ priority: 1, conditions: [{ field: 'path-pattern', values: ['/rule'] }], action: { type: 'fixed-response', statusCode: 418 } }];
+    assert.deepEqual(await lb.apply(withRule), { reloaded: true, targetErrors: [] });
+    assert.equal((await lb.observe()).traffic.generation, generation + 1);
+    assert.equal(readFileSync(join(dir, 'haproxy.cfg'), 'utf8').match(/^ {2}server slot\d+ /gm)?.length, 64);
+    const reloaded = await serverStatus(dir, id);
+    assert.equal(Object.keys(reloaded).length, 128);
+    for (let i = 0; i < 40; i++) assert.deepEqual([reloaded[`slot${i}`], reloaded[`failopen${i}`]], ['UP', 'no check'], `slot ${i}`);
+    assert.deepEqual(Object.values(await healthOf(lb, id)).map((h) => h.State), Array<string>(40).fill('healthy'));
+    assert.deepEqual(await served(120), names(40));
+    assert.equal((await get(port, '/rule')).status, 418);
+    await lb.close();
+  });
+
+  it('restarts a crashed HAProxy with every target of a group that outgrew its slots, in slots it renders', async () => {
+    const many = await manyBackends(20);
+    const port = await freePort();
+    const { lb, dir, id } = newTestPlane('overflow-crash');
+    await lb.start(forwardConfig(port, [group(id, many.slice(0, 2))]));
+    assert.deepEqual(await lb.apply(forwardConfig(port, [group(id, many)])), { reloaded: false, targetErrors: [] });
+    await allHealthy(lb, id, 20);
+    const [worker] = await workers(dir);
+    process.kill(worker!, 'SIGKILL');
+    await until('a restart', async () => (lb.starts === 2 ? true : undefined));
+    await allHealthy(lb, id, 20);
+    // It renders the listeners it last loaded with slots for the targets applied since.
+    assert.equal(readFileSync(join(dir, 'haproxy.cfg'), 'utf8').match(/^ {2}server slot\d+ /gm)?.length, 32);
+    assert.deepEqual([...(await answeredBy(port, 60)).keys()].sort(), many.map((b) => b.name).sort());
+    await lb.close();
+  });
+
+  it('reports a target whose slot HAProxy refuses to add, leaves nothing half added, and adds it at the next apply', async () => {
     const [a] = backends as [Backend];
     const port = await freePort();
-    const dir = 'slots';
-    const lb = newDataPlane(dir);
-    // Distinct addresses in the loopback range; only 127.0.0.1 answers (the test targets listen there).
-    const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ targetId: `t${i}`, address: `127.0.0.${i + 1}`, port: a.port, draining: false }));
-    const tg = { ...group('arn:tg/slots', []), targets: targets(16) };
-    await lb.start(forwardConfig(port, [tg]));
-    const before = await reloads(join(root, dir));
-    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(17) }]))).reloaded, true);
-    assert.equal(await reloads(join(root, dir)), before + 1);
-    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(32) }]))).reloaded, false);
-    assert.equal((await lb.apply(forwardConfig(port, [{ ...tg, targets: targets(1) }]))).reloaded, false);
-    await allHealthy(lb, 'arn:tg/slots', 1);
+    const { lb, dir, id } = newTestPlane('overflow-refused');
+    const runtime = join(dir, 'runtime.sock');
+    // Targets never healthy fill the 16 slots.
+    const dead = deadTargets(16, a.port);
+    const full = { ...group(id, []), targets: dead };
+    const grown = forwardConfig(port, [{ ...full, targets: [...dead, ...group(id, [a]).targets] }]);
+    await lb.start(forwardConfig(port, [full]));
+    // A server by the name of slot 16's twin, added behind Wharf's back: HAProxy refuses the twin.
+    assert.match(await sendCommand(runtime, `add server ${backendName(id)}/failopen16 127.0.0.1:1`, 5000), /New server registered/);
+    const refused = await lb.apply(grown);
+    assert.equal(refused.reloaded, false);
+    assert.deepEqual(refused.targetErrors.map((e) => [e.targetId, e.error.replace(/\s+/g, ' ')]),
+      [[`a:${a.port}`, `HAProxy refused 'add server ${backendName(id)}/failopen16 0.0.0.0:0 disabled backup weight 100 pool-max-conn -1 pool-purge-delay 5000': Already exists a server with the same name in backend.`]]);
+    assert.equal((await healthOf(lb, id))[`a:${a.port}`]?.Reason, 'Elb.RegistrationInProgress');
+    // The slot added before the refusal was deleted again.
+    assert.equal((await serverStatus(dir, id))['slot16'], undefined);
+    assert.match(await sendCommand(runtime, `del server ${backendName(id)}/failopen16`, 5000), /Server deleted/);
+    assert.deepEqual(await lb.apply(grown), { reloaded: false, targetErrors: [] });
+    await until('a healthy', async () => ((await healthOf(lb, id))[`a:${a.port}`]?.State === 'healthy' ? true : undefined));
     assert.match((await get(port, '/')).body, /^a /);
+    await lb.close();
+  });
+
+  it('adds slots at run time to a network load balancer\'s group too', async () => {
+    const [a, b] = backends as [Backend, Backend];
+    const port = await freePort();
+    const { lb, id } = newTestPlane('overflow-tcp');
+    // Targets never healthy fill the 16 slots; a and b get slots added at run time.
+    const dead = deadTargets(16, a.port);
+    const tg = { ...group(id, []), healthCheck: { ...group(id, []).healthCheck, protocol: 'TCP' as const }, targets: dead };
+    const config = (targets: TargetGroupConfig['targets']): LoadBalancerConfig => ({
+      type: 'network', idleTimeoutSeconds: 350,
+      listeners: [{ port, protocol: 'TCP', rules: [], defaultAction: { type: 'forward', targetGroups: [{ targetGroupId: id, weight: 1 }] } }],
+      targetGroups: [{ ...tg, targets }],
+    });
+    await lb.start(config(dead));
+    assert.deepEqual(await lb.apply(config([...dead, ...group(id, [a, b]).targets])), { reloaded: false, targetErrors: [] });
+    await until('a and b healthy', async () => {
+      const health = await healthOf(lb, id);
+      return health[`a:${a.port}`]?.State === 'healthy' && health[`b:${b.port}`]?.State === 'healthy' ? true : undefined;
+    });
+    assert.deepEqual([...(await answeredBy(port, 6)).keys()].sort(), ['a', 'b']);
+    await lb.close();
+  });
+
+  it('gives a slot added at run time the group\'s check port and slow start', async () => {
+    const many = await manyBackends(16);
+    const x = await startBackend('px');
+    const checks = await startBackend('checks');
+    backends.push(x, checks);
+    const port = await freePort();
+    const { lb, id } = newTestPlane('overflow-port');
+    // Checked on another port than the traffic port: x's own port answers /health with 200, `checks` decides.
+    const tg = (members: Backend[]) => group(id, members, { slowStartSeconds: 1, healthCheck: { ...group(id, []).healthCheck, port: checks.port } });
+    try {
+      await lb.start(forwardConfig(port, [tg(many)]));
+      assert.deepEqual(await lb.apply(forwardConfig(port, [tg([...many, x])])), { reloaded: false, targetErrors: [] });
+      await allHealthy(lb, id, 17);
+      assert.ok((await answeredBy(port, 51)).has('px'), 'the added slot served nothing');
+      checks.healthStatus = 503;
+      await until('x unhealthy on the check port', async () => ((await healthOf(lb, id))[`px:${x.port}`]?.Reason === 'Target.ResponseCodeMismatch' ? true : undefined));
+    } finally {
+      checks.healthStatus = 200;
+    }
+    await lb.close();
+  });
+
+  it('keeps a client on the target of a slot added at run time with stickiness, never on its fail-open twin', async () => {
+    const members = [...(await manyBackends(15)), await startBackend('sx'), await startBackend('sy')];
+    backends.push(...members.slice(15));
+    const [x, y] = members.slice(15) as [Backend, Backend];
+    const port = await freePort();
+    const { lb, id } = newTestPlane('overflow-sticky');
+    const health = () => healthOf(lb, id);
+    const servedWith = async (cookie: string, count: number) => {
+      const names = new Set<string>();
+      for (let i = 0; i < count; i++) names.add((await get(port, '/', { cookie })).body.split(' ')[0]!);
+      return [...names];
+    };
+    /** The cookie handed out with an answer from `backend` (round robin gets there within a few requests). */
+    const cookieFrom = (backend: Backend) => until(`an answer from ${backend.name}`, async () => {
+      const res = await get(port, '/');
+      return res.body.startsWith(`${backend.name} `) ? /^(AWSALB=[^;]+);/.exec(String(res.headers['set-cookie']))?.[1] : undefined;
+    });
+    try {
+      await lb.start(forwardConfig(port, [group(id, members.slice(0, 16), { stickinessSeconds: 600 })]));
+      assert.deepEqual(await lb.apply(forwardConfig(port, [group(id, members, { stickinessSeconds: 600 })])), { reloaded: false, targetErrors: [] });
+      await allHealthy(lb, id, 17);
+      assert.deepEqual(await servedWith(await cookieFrom(y), 6), ['sy']);
+      // Served by y's twin while no target is healthy; x healthy again (y still not): to x.
+      for (const b of members) b.healthStatus = 503;
+      await until('every target unhealthy', async () => (Object.values(await health()).every((h) => h.State === 'unhealthy') ? true : undefined));
+      const failedOpen = await cookieFrom(y);
+      x.healthStatus = 200;
+      await until('x healthy', async () => ((await health())[`sx:${x.port}`]?.State === 'healthy' ? true : undefined));
+      assert.deepEqual(await servedWith(failedOpen, 6), ['sx']);
+    } finally {
+      for (const b of members) b.healthStatus = 200;
+    }
     await lb.close();
   });
 

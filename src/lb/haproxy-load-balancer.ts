@@ -2,17 +2,18 @@
  * One load balancer's data plane: an HAProxy process in master-worker mode, owned by this object.
  *
  * ```
- * start(config) ──► render (targets left out) ──► haproxy -W -S master.sock ──► worker up ──► add targets (runtime API)
+ * start(config) ──► render (targets left out) ──► haproxy -W -S master.sock ──► worker up ──► fill slots (runtime API)
  * apply(config) ──► listeners/rules/group settings changed? ──yes──► haproxy -c, save server state, master `reload`
  *                                     │                                (listeners handed over: no connection lost)
- *                                     └──────────────► target diff over the runtime API: add / drain / ready / delete
+ *                                     └──────────────► target diff over the runtime API: fill / drain / ready / empty slots, add slots
  * master exits unexpectedly ──► back-off ──► started again from the last applied config
  * ```
  *
- * Targets never cause a reload while their group has a free server slot (slots double when full,
- * which takes one reload): a new target fills a slot at weight 0, is marked down, then gets its
- * weight, so it receives traffic only once its health checks pass (the group's healthy
- * threshold); a reload keeps every slot's target and its health and drain state (server-state-file).
+ * Targets never cause a reload: a new target fills a free server slot (a group with none gets one
+ * more at run time, `add server`) at weight 0, is marked down, then gets its weight, so it
+ * receives traffic only once its health checks pass (the group's healthy threshold); a reload
+ * renders every slot HAProxy has, and keeps every slot's target and its health and drain state
+ * (server-state-file).
  * Each slot's fail-open twin (see failOpenName) follows it: same address, readied once the target
  * has been judged, drained and emptied with it, its state kept across reloads too.
  * Calls are serialized; every socket call and process wait has a timeout.
@@ -21,7 +22,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadBalancerConfig, TargetConfig, TargetGroupConfig } from './config.js';
-import { backendName, failOpenName, isUsableAddress, renderHaproxyConfig, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
+import { backendName, failOpenName, isUsableAddress, renderHaproxyConfig, serverArguments, slotCapacity, slotName, TARGET_WEIGHT, type HaproxyFiles } from './haproxy-config.js';
 import { expectAnswer, HaproxyCommandError, sendCommand } from './runtime-socket.js';
 import { addServerTraffic, parseServerStats, type ServerStat, type ServerTraffic } from './show-stat.js';
 import { ADDRESS_UNUSABLE, DRAINING, REGISTRATION_IN_PROGRESS, targetHealthOf, type TargetHealth } from './target-health.js';
@@ -166,7 +167,7 @@ export class HaproxyLoadBalancer {
       try {
         mkdirSync(this.#files.bodyDir, { recursive: true });
         await this.#stopOrphan();
-        await this.#launch(config);
+        await this.#launch(config, config);
       } catch (err) {
         this.#status = 'closed';
         throw err;
@@ -190,7 +191,10 @@ export class HaproxyLoadBalancer {
       this.#desired = config;
       // Crashed and not yet restarted: the restart brings these targets up.
       if (!this.#child) return { reloaded: false, targetErrors: [] };
-      const text = this.#render(config, this.#slotsFor(config)).text;
+      // Groups HAProxy has keep the slots they have here: a group that outgrows them gets more at
+      // run time, never by a reload.
+      const slots = new Map([...this.#slotsFor(config, config)].map(([id, grown]) => [id, this.#running.get(id) ?? grown]));
+      const text = this.#render(config, slots).text;
       let reloaded = false;
       let refused: string | undefined;
       if (text !== this.#runningText) {
@@ -330,15 +334,18 @@ export class HaproxyLoadBalancer {
   }
 
   /**
-   * The slots each group of `config` needs: the running ones (a group's targets stay where they
-   * are), grown to fit every target that will hold a slot once `config` is applied.
+   * The slots each group of `config` gets in a configuration rendered now: the running ones (a
+   * group's targets stay where they are, every slot HAProxy has keeps its name), grown to the
+   * doubling capacity (slotCapacity) for them and for every target of the same group in `desired`
+   * that will hold a slot once `desired` is applied.
    */
-  #slotsFor(config: LoadBalancerConfig): RunningTargets {
+  #slotsFor(config: LoadBalancerConfig, desired: LoadBalancerConfig): RunningTargets {
     return new Map(config.targetGroups.map((group) => {
       const current = this.#running.get(group.targetGroupId) ?? [];
       const held = new Set(current.flatMap((r) => (r ? [r.target.targetId] : [])));
-      const needed = group.targets.filter((t) => isUsableAddress(t.address) && (held.has(t.targetId) || !t.draining)).length;
-      const capacity = Math.max(current.length, slotCapacity(needed));
+      const targets = desired.targetGroups.find((g) => g.targetGroupId === group.targetGroupId)?.targets ?? group.targets;
+      const needed = targets.filter((t) => isUsableAddress(t.address) && (held.has(t.targetId) || !t.draining)).length;
+      const capacity = slotCapacity(Math.max(current.length, needed));
       return [group.targetGroupId, [...current, ...Array<undefined>(capacity - current.length).fill(undefined)]];
     }));
   }
@@ -366,10 +373,14 @@ export class HaproxyLoadBalancer {
     rmSync(this.#files.pidFile, { force: true });
   }
 
-  /** Starts the master with `config` (no targets yet: they are added at run time) and waits for its worker. */
-  async #launch(config: LoadBalancerConfig): Promise<void> {
+  /**
+   * Starts the master with `config` and waits for its worker. No slot is filled yet (targets are
+   * added at run time), but every group has slots enough for its targets in `desired`, the
+   * configuration they will come from.
+   */
+  async #launch(config: LoadBalancerConfig, desired: LoadBalancerConfig): Promise<void> {
     this.#running = new Map();
-    const slots = this.#slotsFor(config);
+    const slots = this.#slotsFor(config, desired);
     const rendered = this.#render(config, slots);
     this.#writeBodies(rendered.bodies);
     writeFileSync(this.#files.config, rendered.text);
@@ -433,7 +444,7 @@ export class HaproxyLoadBalancer {
     this.#restartTimer = setTimeout(() => {
       void this.#serialized(async () => {
         if (this.#status !== 'running' || this.#child || !this.#loaded || !this.#desired) return;
-        await this.#launch(this.#loaded);
+        await this.#launch(this.#loaded, this.#desired);
         await this.#applyTargets(this.#desired);
         this.#runningText = this.#render(this.#loaded, this.#running).text;
         this.#crashesInARow = 0;
@@ -457,7 +468,7 @@ export class HaproxyLoadBalancer {
 
   /** Validates, saves the servers' state, and has the master reload: listeners pass to the new worker. */
   async #reload(config: LoadBalancerConfig): Promise<void> {
-    const slots = this.#slotsFor(config);
+    const slots = this.#slotsFor(config, config);
     const rendered = this.#render(config, slots);
     this.#writeBodies(rendered.bodies);
     const candidate = `${this.#files.config}.new`;
@@ -550,12 +561,13 @@ export class HaproxyLoadBalancer {
       for (const [targetId, target] of wanted) {
         // A target deregistered before it was ever added has nothing to drain.
         if (target.draining || slots.some((r) => r?.target.targetId === targetId)) continue;
-        const free = slots.indexOf(undefined);
-        if (free < 0) {
-          errors.push({ targetGroupId: group.targetGroupId, targetId, error: 'no free server slot' });
-          continue;
-        }
         await attempt(targetId, async () => {
+          let free = slots.indexOf(undefined);
+          if (free < 0) {
+            free = slots.length;
+            await this.#addSlot(backend, group, free);
+            slots.push(undefined);
+          }
           await this.#fillSlot(`${backend}/${slotName(free)}`, `${backend}/${failOpenName(free)}`, target);
           slots[free] = { target, addedAtMs: Date.now(), twin: 'maint' };
         });
@@ -579,6 +591,27 @@ export class HaproxyLoadBalancer {
       await this.#command(`set weight ${server} ${TARGET_WEIGHT}`, '');
     } catch (err) {
       await this.#emptySlot(server, twin).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Gives a group whose slots are all taken one more, slot `index` and its twin, at run time: free
+   * (the configuration's arguments for a free slot, see serverArguments: in maintenance, no
+   * address), with the slot's health checks enabled (`add server` leaves them off; they run once
+   * the slot is filled and readied, as a configured slot's do). All or nothing: when HAProxy refuses
+   * a step, what was added is deleted again.
+   */
+  async #addSlot(backend: string, group: TargetGroupConfig, index: number): Promise<void> {
+    const added: string[] = [];
+    try {
+      for (const [name, role] of [[slotName(index), 'slot'], [failOpenName(index), 'twin']] as const) {
+        await this.#command(`add server ${backend}/${name} ${serverArguments(group, role, undefined)}`, 'New server registered.');
+        added.push(`${backend}/${name}`);
+      }
+      await this.#command(`enable health ${backend}/${slotName(index)}`, '');
+    } catch (err) {
+      for (const server of added) await this.#command(`del server ${server}`, 'Server deleted.').catch(() => undefined);
       throw err;
     }
   }
