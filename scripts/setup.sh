@@ -13,7 +13,9 @@ for_bench=0
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
-[[ -x /usr/bin/busybox ]] && /usr/bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+# No grep -q: it exits at the first match, busybox then dies of SIGPIPE, and pipefail would call
+# the check failed (and reinstall the package on every run).
+[[ -x /usr/bin/busybox ]] && /usr/bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null || need+=(busybox-static)
 command -v ip >/dev/null || need+=(iproute2)
 # nsenter and umount: the several-instances harness (src/testkit/instance-hosts.ts).
 command -v nsenter >/dev/null && command -v umount >/dev/null || need+=(util-linux mount)
