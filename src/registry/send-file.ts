@@ -6,7 +6,6 @@
  * (native/README.md). Where the addon is not built, or the response is not a plain TCP socket's,
  * callers copy through Node instead.
  */
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -51,6 +50,16 @@ function socketFd(res: ServerResponse): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
+/** Resolves once the socket has written everything queued; rejects if it closes first. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => { socket.off('close', onClose); resolve(); };
+    const onClose = () => { socket.off('drain', onDrain); reject(Object.assign(new Error('the connection closed before the headers were sent'), { code: 'ECONNRESET' })); };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
+
 /**
  * Sends bytes [start, end) of `file` as `out`'s body through the addon, when `out` is an HTTP
  * response on a plain TCP socket and the addon is built; answers false without writing anything
@@ -60,13 +69,14 @@ function socketFd(res: ServerResponse): number | undefined {
  * the socket destroyed.
  */
 export async function sendFileRange(out: unknown, file: FileHandle, start: number, end: number): Promise<boolean> {
-  if (!addon || !(out instanceof ServerResponse)) return false;
-  const fd = socketFd(out);
-  if (fd === undefined) return false;
+  if (!addon || !(out instanceof ServerResponse) || socketFd(out) === undefined) return false;
   const socket = out.socket!;
   out.flushHeaders();
   // The headers must be in the kernel before the body follows them there.
-  if (socket.writableLength > 0) await once(socket, 'drain');
+  if (socket.writableLength > 0) await drained(socket);
+  // Read again after the wait: a socket closed meanwhile may have had its number given to another file.
+  const fd = socketFd(out);
+  if (fd === undefined) throw Object.assign(new Error('the connection closed before the body was sent'), { code: 'ECONNRESET' });
   const transfer = addon.sendFile(fd, file.fd, start, end - start, SEND_IDLE_TIMEOUT_MS);
   const abort = () => transfer.abort();
   socket.once('close', abort);
