@@ -20,7 +20,7 @@ command -v ip >/dev/null || need+=(iproute2)
 # nsenter and umount: the several-instances harness (src/testkit/instance-hosts.ts).
 command -v nsenter >/dev/null && command -v umount >/dev/null || need+=(util-linux mount)
 command -v tar >/dev/null || need+=(tar)
-# A C compiler for the registry's send-file addon (native/send-file.c).
+# A C compiler for the registry's blob-transfer addon (native/blob-transfer.c).
 command -v cc >/dev/null && [[ -f /usr/include/stdio.h ]] || need+=(gcc libc6-dev)
 # The load balancers' data plane (src/lb).
 command -v haproxy >/dev/null || need+=(haproxy)
@@ -49,14 +49,14 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The registry's send-file addon: a plain C file against Node-API, whose headers come with Node.
-addon=native/build/send-file.node
-if [[ ! -f $addon || native/send-file.c -nt $addon ]]; then
+# The registry's blob-transfer addon: a plain C file against Node-API, whose headers come with Node.
+addon=native/build/blob-transfer.node
+if [[ ! -f $addon || native/blob-transfer.c -nt $addon ]]; then
   echo "setup: building $addon"
   node_headers=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
   [[ -f $node_headers/node_api.h ]] || { echo "setup: Node's headers are not in $node_headers" >&2; exit 1; }
   mkdir -p native/build
-  cc -O2 -Wall -Wextra -shared -fPIC -I"$node_headers" -o "$addon.tmp" native/send-file.c -lpthread
+  cc -O2 -Wall -Wextra -shared -fPIC -I"$node_headers" -o "$addon.tmp" native/blob-transfer.c -lpthread
   mv "$addon.tmp" "$addon"
 fi
 

@@ -1,5 +1,5 @@
 /**
- * Blobs to HTTP responses through the native send-file addon: the bytes, ranges and keep-alive of
+ * Blobs to HTTP responses through the native blob-transfer addon: the bytes, ranges and keep-alive of
  * a real connection, and what happens when the client goes away or stops reading.
  */
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,7 @@ import { sendFileAvailable } from './send-file.js';
 
 const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
-describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_NO_SEND_FILE'] === '1' && 'WHARF_NO_SEND_FILE=1' }, () => {
+describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_NO_NATIVE'] === '1' && 'WHARF_NO_NATIVE=1' }, () => {
   // Larger than a socket's buffers, so transfers wait for the client to read.
   const blob = randomBytes(24 * 1024 * 1024);
   const digest = digestOf(blob);
@@ -71,7 +71,7 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
     }).on('error', reject);
   });
 
-  it('is built here (scripts/setup.sh compiles native/send-file.c)', () => {
+  it('is built here (scripts/setup.sh compiles native/blob-transfer.c)', () => {
     assert.equal(sendFileAvailable, true);
   });
 

@@ -1,43 +1,21 @@
 /**
  * Blob bytes from a file straight to an HTTP response's socket, through the small native addon in
- * `native/send-file.c` (built by `scripts/setup.sh`): a thread per transfer reads the file and
+ * `native/blob-transfer.c` (native-addon.ts): a thread per transfer reads the file and
  * writes the socket, so the bytes never pass through JavaScript and the event loop stays free. Pulls
  * measured 1.08-1.10x the reference registry's this way, against about 1.0x through Node's streams
  * (native/README.md). Where the addon is not built, or the response is not a plain TCP socket's,
  * callers copy through Node instead.
  */
-import { createRequire } from 'node:module';
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FileHandle } from 'node:fs/promises';
-
-interface Transfer extends Promise<number> {
-  /** Stops the transfer; it then rejects with code ECANCELED within about a second. */
-  abort(): void;
-}
-
-interface NativeSendFile {
-  sendFile(socketFd: number, fileFd: number, offset: number, length: number, idleTimeoutMs: number): Transfer;
-}
+import { blobTransferAddon as addon } from './native-addon.js';
 
 /**
  * A client that takes no byte for this long is given up (the connection is closed). Docker and
  * skopeo read layers as fast as they can write them; two minutes covers a stalled disk on their side.
  */
 const SEND_IDLE_TIMEOUT_MS = 120_000;
-
-const ADDON_PATH = new URL('../../../native/build/send-file.node', import.meta.url);
-
-function loadAddon(): NativeSendFile | undefined {
-  if (process.env['WHARF_NO_SEND_FILE'] === '1') return undefined;
-  try {
-    return createRequire(import.meta.url)(ADDON_PATH.pathname) as NativeSendFile;
-  } catch {
-    return undefined;
-  }
-}
-
-const addon = loadAddon();
 
 /** Whether blob bytes can go out through the addon here (it is built and was not turned off). */
 export const sendFileAvailable = addon !== undefined;
