@@ -13,8 +13,8 @@ export { waitForOutput, collectOutput, terminate, requireCommands } from './chil
 export { cpuTimeMs, residentBytes, peakResidentBytes, privateBytes, ioBytes, childProcesses } from './proc.js';
 export { BENCH_LABEL, DockerEngine } from './docker-engine.js';
 export { SLEEP_COMMAND, waitForConnectedAgent, registerSleepTaskDefinition, waitForTaskStatus } from './wharf-setup.js';
-export { writeOciImage, checkPulledLayers } from './oci-image.js';
-export type { OciImage } from './oci-image.js';
+export { writeOciImage, checkPulledLayers } from '../../src/testkit/oci-image.js';
+export type { OciImage } from '../../src/testkit/oci-image.js';
 export { SKOPEO_BINARY, timedPush, timedPull } from './skopeo.js';
 export type { RegistryEndpoint, CopyContext } from './skopeo.js';
 export { REFERENCE_REGISTRY_BINARY, startReferenceRegistry } from './reference-registry.js';

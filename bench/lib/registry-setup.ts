@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWharf, type WharfProcesses } from '../../src/testkit/wharf-processes.js';
 import { requireCommands } from './child.js';
-import { writeOciImage, type OciImage } from './oci-image.js';
+import { writeOciImage, type OciImage } from '../../src/testkit/oci-image.js';
 import { REFERENCE_REGISTRY_BINARY, startReferenceRegistry, type ReferenceRegistry } from './reference-registry.js';
 import type { Defer } from './run.js';
 import { SKOPEO_BINARY, type CopyContext } from './skopeo.js';

@@ -1,6 +1,6 @@
 /**
  * A valid OCI image layout (the `oci:` transport of skopeo) of random, incompressible content, for
- * the registry benchmarks. Each layer is a real tar (made by the `tar` command) of files of random
+ * the registry benchmarks and tests. Each layer is a real tar (made by the `tar` command) of files of random
  * bytes, gzipped at level 0 (stored deflate blocks): the layer is as big as its content, costs no
  * CPU to "compress", and skopeo, seeing an already compressed layer, sends it as it is instead of
  * gzipping it itself on the way to a registry (which would make the client, not the registry, the
