@@ -8,15 +8,16 @@
  * Layout under the root: `blobs/<algorithm>/<first two hex>/<hex>`, and
  * `uploads/<id>/data` + `uploads/<id>/info.json` per session.
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, truncate, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, type Writable } from 'node:stream';
 import { parseDigest, type DigestAlgorithm } from '../domain/index.js';
 import { DigestMismatchError, UploadBusyError, UploadOffsetError, UploadUnknownError } from './errors.js';
+import { createRunningSha256, type RunningSha256 } from './running-sha256.js';
 import { sendFileRange } from './send-file.js';
+import { streamedBody, type UploadBody } from './upload-body.js';
 
 export interface StoredBlob { digest: string; size: number; modifiedAtMs: number }
 
@@ -50,11 +51,11 @@ export interface BlobStore {
   /** The session, or undefined when unknown (never opened, completed, cancelled or expired). */
   getUpload(id: string): Promise<UploadSession | undefined>;
   /**
-   * Appends a stream to the session. With `expectedOffset`, the session must be at exactly that
-   * size (UploadOffsetError otherwise). A stream that fails midway leaves the session as it was
-   * before this call. Answers the new size.
+   * Appends a body (upload-body.ts) or a stream to the session. With `expectedOffset`, the session
+   * must be at exactly that size (UploadOffsetError otherwise). A body that fails midway leaves the
+   * session as it was before this call. Answers the new size.
    */
-  appendToUpload(id: string, data: Readable, expectedOffset?: number): Promise<number>;
+  appendToUpload(id: string, data: UploadBody | Readable, expectedOffset?: number): Promise<number>;
   /**
    * Verifies the session's content against `digest` and makes it the blob of that digest (durable
    * when this resolves). A mismatch throws DigestMismatchError and discards the session.
@@ -74,7 +75,7 @@ interface SessionInfo { repositoryName: string; startedAtMs: number }
 export class DiskBlobStore implements BlobStore {
   readonly #root: string;
   /** Running sha256 of each session this process has written, valid while `offset` is its size. */
-  readonly #hashes = new Map<string, { hash: Hash; offset: number }>();
+  readonly #hashes = new Map<string, { hash: RunningSha256; offset: number }>();
   /** Sessions with an append or completion in progress: a second concurrent one is refused. */
   readonly #busy = new Set<string>();
   readonly #nowMs: () => number;
@@ -165,7 +166,7 @@ export class DiskBlobStore implements BlobStore {
     await writeFile(join(dir, 'info.json'), JSON.stringify(info));
     await writeFile(join(dir, 'data'), '');
     await this.#touch(join(dir, 'data'));
-    this.#hashes.set(id, { hash: createHash('sha256'), offset: 0 });
+    this.#hashes.set(id, { hash: createRunningSha256(), offset: 0 });
     return { id, repositoryName, size: 0, startedAtMs: info.startedAtMs, touchedAtMs: info.startedAtMs };
   }
 
@@ -183,33 +184,31 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async appendToUpload(id: string, data: Readable, expectedOffset?: number): Promise<number> {
+  async appendToUpload(id: string, data: UploadBody | Readable, expectedOffset?: number): Promise<number> {
+    const body = data instanceof Readable ? streamedBody(data) : data;
     return this.#exclusive(id, async (dir) => {
       const file = join(dir, 'data');
-      const size = (await stat(file)).size;
-      if (expectedOffset !== undefined && expectedOffset !== size) throw new UploadOffsetError(size, expectedOffset);
-      const known = this.#hashes.get(id);
-      // The running hash continues from a copy, so a failed append can leave the original as it was.
-      const hash = known?.offset === size ? known.hash.copy() : size === 0 ? createHash('sha256') : undefined;
-      let written = 0;
-      const counter = new Transform({
-        highWaterMark: STREAM_BUFFER_BYTES,
-        transform(chunk: Buffer, _encoding, callback) {
-          hash?.update(chunk);
-          written += chunk.length;
-          callback(null, chunk);
-        },
-      });
+      const handle = await open(file, 'r+');
       try {
-        await pipeline(data, counter, createWriteStream(file, { flags: 'a', highWaterMark: STREAM_BUFFER_BYTES }));
-      } catch (err) {
-        await truncate(file, size);
-        throw err;
+        const { size } = await handle.stat();
+        if (expectedOffset !== undefined && expectedOffset !== size) throw new UploadOffsetError(size, expectedOffset);
+        const known = this.#hashes.get(id);
+        // The running hash continues from a copy, so a failed append can leave the original as it was.
+        const hash = known?.offset === size ? known.hash.copy() : size === 0 ? createRunningSha256() : undefined;
+        let written: number;
+        try {
+          written = await body.writeTo(handle, size, hash);
+        } catch (err) {
+          await handle.truncate(size);
+          throw err;
+        }
+        if (hash) this.#hashes.set(id, { hash, offset: size + written });
+        else this.#hashes.delete(id);
+        await this.#touch(file);
+        return size + written;
+      } finally {
+        await handle.close();
       }
-      if (hash) this.#hashes.set(id, { hash, offset: size + written });
-      else this.#hashes.delete(id);
-      await this.#touch(file);
-      return size + written;
     });
   }
 
@@ -223,7 +222,7 @@ export class DiskBlobStore implements BlobStore {
       // The running sha256 is there when this process saw every byte; else (a restart, sha512)
       // the file is hashed once more, streaming.
       const actual = parsed.algorithm === 'sha256' && known?.offset === size
-        ? `sha256:${known.hash.digest('hex')}`
+        ? known.hash.digest()
         : await hashFile(file, parsed.algorithm);
       if (actual !== digest) {
         await this.#remove(id, dir);
@@ -310,7 +309,6 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
-/** Hands `chunk` to `out` and resolves once it has been flushed (the buffer may then be reused). */
 /**
  * Bytes [start, end) of `file` to `out` through two buffers, reused: the next chunk is read from the
  * file while the current one is written. A stream of fresh 1 MiB buffers per chunk measured about 7%

@@ -18,6 +18,7 @@ import {
 import type { BlobStore, ByteRange } from './blob-store.js';
 import type { RegistryTokens } from './auth-token.js';
 import { RegistryError, toRegistryError } from './errors.js';
+import { requestBody } from './upload-body.js';
 
 export interface RegistryHandlerOptions {
   ctx: DomainContext;
@@ -291,7 +292,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
     const session = await blobs.createUpload(name);
     if (digest !== null) {
       // A monolithic upload in one POST.
-      await appendBody(req, session.id, undefined);
+      await appendBody(req, res, session.id, undefined);
       const blob = await blobs.completeUpload(session.id, digest);
       return completed(res, name, digest, blob.size);
     }
@@ -313,11 +314,10 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
   }
 
   /** Appends the request body, when it has one, at `offset` (undefined: wherever the upload is). */
-  async function appendBody(req: IncomingMessage, id: string, offset: number | undefined): Promise<number | undefined> {
+  async function appendBody(req: IncomingMessage, res: ServerResponse, id: string, offset: number | undefined): Promise<number | undefined> {
     const length = req.headers['content-length'];
     if (length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined)) return undefined;
-    const size = await blobs.appendToUpload(id, req, offset);
-    return size;
+    return blobs.appendToUpload(id, requestBody(req, res), offset);
   }
 
   async function patchUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
@@ -341,7 +341,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
       }
       offset = start;
     }
-    const size = (await appendBody(req, id, offset)) ?? session.size;
+    const size = (await appendBody(req, res, id, offset)) ?? session.size;
     res.writeHead(202, uploadHeaders(name, id, size));
     res.end();
   }
@@ -350,7 +350,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
     await requireRepository(ctx, name);
     await requireSession(name, id);
     if (digest === null || !parseDigest(digest)) throw new RegistryError('DIGEST_INVALID', `a valid digest query parameter is required, not '${digest ?? ''}'`);
-    await appendBody(req, id, undefined);
+    await appendBody(req, res, id, undefined);
     const blob = await blobs.completeUpload(id, digest);
     await completed(res, name, digest, blob.size);
   }

@@ -1,8 +1,8 @@
 /**
  * The registry's native addon, `native/blob-transfer.c` (built by `scripts/setup.sh` into
  * `native/build/`): blob bytes between files and sockets on threads of its own, so they never pass
- * through JavaScript. Undefined where it is not built, or turned off with `WHARF_NO_NATIVE=1`;
- * callers then copy through Node.
+ * through JavaScript, and the running SHA-256 a receiving thread feeds. Undefined where it is not
+ * built, or turned off with `WHARF_NO_NATIVE=1`; callers then copy and hash through Node.
  */
 import { createRequire } from 'node:module';
 
@@ -12,8 +12,18 @@ export interface NativeTransfer extends Promise<number> {
   abort(): void;
 }
 
+/** A running SHA-256 inside the addon (an opaque handle). */
+export type NativeSha256 = { readonly __brand: 'NativeSha256' };
+
 export interface BlobTransferAddon {
   sendFile(socketFd: number, fileFd: number, offset: number, length: number, idleTimeoutMs: number): NativeTransfer;
+  /** The socket's next `length` bytes to the file from `position` on, fed to `sha256` when given. */
+  receiveFile(socketFd: number, fileFd: number, position: number, length: number, sha256: NativeSha256 | null, idleTimeoutMs: number): NativeTransfer;
+  sha256Create(): NativeSha256;
+  sha256Copy(sha256: NativeSha256): NativeSha256;
+  sha256Update(sha256: NativeSha256, data: Buffer): void;
+  /** The digest in hex; the state is spent. */
+  sha256Digest(sha256: NativeSha256): string;
 }
 
 const ADDON_PATH = new URL('../../../native/build/blob-transfer.node', import.meta.url);
