@@ -316,50 +316,47 @@ static Sha256 *idle_sha256_of(napi_env env, napi_value value) {
   return hash;
 }
 
-static napi_value send_file(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) { napi_throw_type_error(env, NULL, "sendFile(socketFd, fileFd, offset, length, idleTimeoutMs)"); return NULL; }
+/*
+ * Reads the arguments both calls share into `fields`: socketFd, fileFd, the file offset and the
+ * length (argv[0] to argv[3]) and idleTimeoutMs (argv[count - 1]), of `count` in all (`argv` has
+ * room for them). False with an error thrown when they are not all there or one is out of range.
+ */
+static bool transfer_arguments(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *usage, Transfer *fields) {
+  size_t argc = count;
   int32_t socket_fd, file_fd;
   int64_t offset, length, idle_timeout_ms;
-  CHECK(napi_get_value_int32(env, argv[0], &socket_fd));
-  CHECK(napi_get_value_int32(env, argv[1], &file_fd));
-  CHECK(napi_get_value_int64(env, argv[2], &offset));
-  CHECK(napi_get_value_int64(env, argv[3], &length));
-  CHECK(napi_get_value_int64(env, argv[4], &idle_timeout_ms));
-  if (socket_fd < 0 || file_fd < 0 || offset < 0 || length < 0 || idle_timeout_ms <= 0) {
-    napi_throw_range_error(env, NULL, "sendFile: a negative descriptor, offset or length, or no idle timeout");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count
+      || napi_get_value_int32(env, argv[0], &socket_fd) != napi_ok || napi_get_value_int32(env, argv[1], &file_fd) != napi_ok
+      || napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &length) != napi_ok
+      || napi_get_value_int64(env, argv[count - 1], &idle_timeout_ms) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
   }
-  Transfer fields = { .socket_fd = socket_fd, .file_fd = file_fd, .offset = offset, .length = length, .idle_timeout_ms = idle_timeout_ms };
+  if (socket_fd < 0 || file_fd < 0 || offset < 0 || length < 0 || idle_timeout_ms <= 0) {
+    napi_throw_range_error(env, NULL, usage);
+    return false;
+  }
+  *fields = (Transfer){ .socket_fd = socket_fd, .file_fd = file_fd, .offset = offset, .length = length, .idle_timeout_ms = idle_timeout_ms };
+  return true;
+}
+
+static napi_value send_file(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  Transfer fields;
+  if (!transfer_arguments(env, info, 5, argv, "sendFile(socketFd, fileFd, offset, length, idleTimeoutMs): descriptors, offset and length >= 0, timeout > 0", &fields)) return NULL;
   return start_transfer(env, fields, NULL, run_send);
 }
 
 static napi_value receive_file(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) { napi_throw_type_error(env, NULL, "receiveFile(socketFd, fileFd, position, length, sha256 | null, idleTimeoutMs)"); return NULL; }
-  int32_t socket_fd, file_fd;
-  int64_t position, length, idle_timeout_ms;
-  CHECK(napi_get_value_int32(env, argv[0], &socket_fd));
-  CHECK(napi_get_value_int32(env, argv[1], &file_fd));
-  CHECK(napi_get_value_int64(env, argv[2], &position));
-  CHECK(napi_get_value_int64(env, argv[3], &length));
-  CHECK(napi_get_value_int64(env, argv[5], &idle_timeout_ms));
-  if (socket_fd < 0 || file_fd < 0 || position < 0 || length < 0 || idle_timeout_ms <= 0) {
-    napi_throw_range_error(env, NULL, "receiveFile: a negative descriptor, position or length, or no idle timeout");
-    return NULL;
-  }
+  Transfer fields;
+  if (!transfer_arguments(env, info, 6, argv, "receiveFile(socketFd, fileFd, position, length, sha256 | null, idleTimeoutMs): descriptors, position and length >= 0, timeout > 0", &fields)) return NULL;
   napi_valuetype hash_type;
   CHECK(napi_typeof(env, argv[4], &hash_type));
-  Sha256 *hash = NULL;
   if (hash_type != napi_null) {
-    hash = idle_sha256_of(env, argv[4]);
-    if (hash == NULL) return NULL;
+    fields.hash = idle_sha256_of(env, argv[4]);
+    if (fields.hash == NULL) return NULL;
   }
-  Transfer fields = { .socket_fd = socket_fd, .file_fd = file_fd, .offset = position, .length = length, .idle_timeout_ms = idle_timeout_ms, .hash = hash };
   return start_transfer(env, fields, argv[4], run_receive);
 }
 
@@ -392,19 +389,28 @@ static napi_value sha256_create(napi_env env, napi_callback_info info) {
   return new_sha256(env, NULL);
 }
 
+/*
+ * Reads `count` arguments into `argv` and answers the idle Sha256 the first one is; NULL with an
+ * error thrown when it is not one, or is being fed.
+ */
+static Sha256 *sha256_call(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) {
+    napi_throw_type_error(env, NULL, "a sha256 from sha256Create() and the call's other arguments");
+    return NULL;
+  }
+  return idle_sha256_of(env, argv[0]);
+}
+
 static napi_value sha256_copy(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sha256 *hash = idle_sha256_of(env, argv[0]);
+  Sha256 *hash = sha256_call(env, info, 1, argv);
   return hash == NULL ? NULL : new_sha256(env, hash);
 }
 
 static napi_value sha256_update(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sha256 *hash = idle_sha256_of(env, argv[0]);
+  Sha256 *hash = sha256_call(env, info, 2, argv);
   if (hash == NULL) return NULL;
   void *data;
   size_t length;
@@ -417,10 +423,8 @@ static napi_value sha256_update(napi_env env, napi_callback_info info) {
 }
 
 static napi_value sha256_digest(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sha256 *hash = idle_sha256_of(env, argv[0]);
+  Sha256 *hash = sha256_call(env, info, 1, argv);
   if (hash == NULL) return NULL;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
