@@ -5,6 +5,7 @@
  * built, or turned off with `WHARF_NO_NATIVE=1`; callers then copy and hash through Node.
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 
 /** A transfer running on its thread: resolves with the bytes moved. */
 export interface NativeTransfer extends Promise<number> {
@@ -38,3 +39,15 @@ function load(): BlobTransferAddon | undefined {
 }
 
 export const blobTransferAddon = load();
+
+/**
+ * The descriptor of an open plain TCP socket, for the addon to read or write; undefined for a TLS
+ * socket (its bytes on the wire are not the body) or one closed. Read it again after any wait: a
+ * closed socket's number may be given to another file.
+ */
+export function plainSocketFd(socket: Socket | null | undefined): number | undefined {
+  const internals = socket as (Socket & { encrypted?: boolean; _handle?: { fd?: number } | null }) | null | undefined;
+  if (!internals || internals.encrypted || internals.destroyed) return undefined;
+  const fd = internals._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

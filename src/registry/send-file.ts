@@ -9,7 +9,7 @@
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FileHandle } from 'node:fs/promises';
-import { blobTransferAddon as addon } from './native-addon.js';
+import { blobTransferAddon as addon, plainSocketFd } from './native-addon.js';
 
 /**
  * A client that takes no byte for this long is given up (the connection is closed). Docker and
@@ -19,14 +19,6 @@ const SEND_IDLE_TIMEOUT_MS = 120_000;
 
 /** Whether blob bytes can go out through the addon here (it is built and was not turned off). */
 export const sendFileAvailable = addon !== undefined;
-
-/** The descriptor of a response's socket when the addon can write to it: plain TCP, not TLS. */
-function socketFd(res: ServerResponse): number | undefined {
-  const socket = res.socket as (Socket & { encrypted?: boolean; _handle?: { fd?: number } }) | null;
-  if (!socket || socket.encrypted || socket.destroyed) return undefined;
-  const fd = socket._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
 
 /** Resolves once the socket has written everything queued; rejects if it closes first. */
 function drained(socket: Socket): Promise<void> {
@@ -47,13 +39,12 @@ function drained(socket: Socket): Promise<void> {
  * the socket destroyed.
  */
 export async function sendFileRange(out: unknown, file: FileHandle, start: number, end: number): Promise<boolean> {
-  if (!addon || !(out instanceof ServerResponse) || socketFd(out) === undefined) return false;
+  if (!addon || !(out instanceof ServerResponse) || plainSocketFd(out.socket) === undefined) return false;
   const socket = out.socket!;
   out.flushHeaders();
   // The headers must be in the kernel before the body follows them there.
   if (socket.writableLength > 0) await drained(socket);
-  // Read again after the wait: a socket closed meanwhile may have had its number given to another file.
-  const fd = socketFd(out);
+  const fd = plainSocketFd(out.socket);
   if (fd === undefined) throw Object.assign(new Error('the connection closed before the body was sent'), { code: 'ECONNRESET' });
   const transfer = addon.sendFile(fd, file.fd, start, end - start, SEND_IDLE_TIMEOUT_MS);
   const abort = () => transfer.abort();

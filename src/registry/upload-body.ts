@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { blobTransferAddon as addon } from './native-addon.js';
+import { blobTransferAddon as addon, plainSocketFd } from './native-addon.js';
 import type { RunningSha256 } from './running-sha256.js';
 
 export interface UploadBody {
@@ -128,21 +128,14 @@ async function writeChunks(file: FileHandle, buffers: Buffer[], position: number
   }
 }
 
-/** The HTTP server's socket, with the internals taking its body relies on (Node 20's `_http_server`). */
+/** The HTTP server's socket, with the internal its body's taking relies on (Node 20's `_http_server`). */
 interface ServerSocket extends Socket {
-  encrypted?: boolean;
-  _handle?: { fd?: number } | null;
   /**
    * The server's flag for a connection it holds still (it sets it between pipelined requests):
    * while set, the server's 'resume' handler pauses the socket again and reading the request's
    * buffered body never restarts it.
    */
   _paused?: boolean;
-}
-
-function socketFd(socket: ServerSocket): number | undefined {
-  const fd = socket.destroyed ? undefined : socket._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** The request's socket when the addon can take its body (see the module's comment), else undefined. */
@@ -153,7 +146,7 @@ function takeableSocket(req: IncomingMessage, hash: RunningSha256 | undefined): 
   // Nothing may have read the body yet; a body already complete sits in memory and is streamed.
   if (req.headers['transfer-encoding'] !== undefined || req.complete || req.readableFlowing !== null || req.readableDidRead) return undefined;
   const socket = req.socket as ServerSocket;
-  return !socket.encrypted && socketFd(socket) !== undefined ? socket : undefined;
+  return plainSocketFd(socket) !== undefined ? socket : undefined;
 }
 
 async function receiveFromSocket(
@@ -175,8 +168,7 @@ async function receiveFromSocket(
     received += chunk.length;
   }
   if (received === length) return received;
-  // Read again after the waits: a socket closed meanwhile may have had its number given to another file.
-  const fd = socketFd(socket);
+  const fd = plainSocketFd(socket);
   if (fd === undefined) throw Object.assign(new Error('the connection closed before the whole body arrived'), { code: 'ECONNRESET' });
   const transfer = addon!.receiveFile(fd, file.fd, position + received, length - received, hash?.native ?? null, RECEIVE_IDLE_TIMEOUT_MS);
   const abort = () => transfer.abort();
