@@ -364,8 +364,9 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
 
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) {
-        // A stream broke midway (the client left, or the disk failed): nothing left to answer.
+      if (res.headersSent || isConnectionLoss(err)) {
+        // An answer broke midway, or the client left (or stalled) while sending a body: there is no
+        // one to answer, and a client going away is nothing the server did wrong.
         res.destroy();
         return;
       }
@@ -378,6 +379,16 @@ export function createRegistryHandler(options: RegistryHandlerOptions): (req: In
       if (!req.complete) res.once('finish', () => req.destroy());
     });
   };
+}
+
+/**
+ * Errors of a connection the client dropped, or stopped using, while a body was on its way: Node's
+ * request stream ('aborted', a premature close) and the addon's transfers (upload-body.ts).
+ */
+const CONNECTION_LOSS_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECANCELED', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function isConnectionLoss(err: unknown): boolean {
+  return CONNECTION_LOSS_CODES.has((err as NodeJS.ErrnoException | undefined)?.code ?? '');
 }
 
 function pageSize(q: URLSearchParams): number {

@@ -30,6 +30,8 @@ export async function startInProcessServer(
     /** Run the load balancers' data plane (HAProxy files in a temp dir, listeners on 127.0.0.1). */
     loadBalancers?: boolean;
     ecsMetricsRoundMs?: number;
+    /** Where the server's log entries go; dropped when not given. */
+    log?: (entry: Record<string, unknown>) => void;
   } = {},
 ): Promise<InProcessServer> {
   const store = new SqliteStore({ path: ':memory:' });
@@ -45,7 +47,7 @@ export async function startInProcessServer(
     port: 0,
     maxBodyBytes: 1024 * 1024,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
-    log: () => undefined,
+    log: options.log ?? (() => undefined),
     ...(loadBalancers ? { loadBalancers } : {}),
     ...(options.nowMs ? { nowMs: options.nowMs } : {}),
     ...(options.taskReadyDelayMs !== undefined ? { taskReadyDelayMs: options.taskReadyDelayMs } : {}),
