@@ -128,7 +128,7 @@ async function writeChunks(file: FileHandle, buffers: Buffer[], position: number
   }
 }
 
-/** The HTTP server's socket, with the internal its body's taking relies on (Node 20's `_http_server`). */
+/** The HTTP server's socket, with the one internal that taking its body relies on (Node 20's `_http_server`). */
 interface ServerSocket extends Socket {
   /**
    * The server's flag for a connection it holds still (it sets it between pipelined requests):
