@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, createServer, get, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { Agent, get, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf } from '../domain/index.js';
+import { listenOnLoopback, type LoopbackHttpServer } from '../testkit/loopback-http.js';
 import { pollUntil } from '../testkit/polling.js';
 import { DiskBlobStore, type ByteRange } from './blob-store.js';
 import { sendFileAvailable } from './send-file.js';
@@ -26,9 +27,8 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
   const digest = digestOf(blob);
   let dir = '';
   let store: DiskBlobStore;
-  let server: Server;
+  let server: LoopbackHttpServer;
   let port = 0;
-  let connections = 0;
   /** Writes made through the response object: none when the body went through the addon. */
   let responseWrites = 0;
   /** How each request's writeTo ended, by request path. */
@@ -41,7 +41,7 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
     const session = await store.createUpload('repo');
     await store.appendToUpload(session.id, Readable.from([blob]));
     await store.completeUpload(session.id, digest);
-    server = createServer((req, res) => {
+    server = await listenOnLoopback((req, res) => {
       const match = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
       const range: ByteRange | undefined = match ? { start: Number(match[1]), end: Number(match[2]) } : undefined;
       res.writeHead(range ? 206 : 200, { 'Content-Length': range ? range.end - range.start + 1 : blob.length });
@@ -53,13 +53,9 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
         (err: NodeJS.ErrnoException) => { outcomes.set(req.url!, `failed: ${err.code ?? err.message}`); },
       );
     });
-    server.on('connection', () => { connections += 1; });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
+    port = server.port;
   });
   after(async () => {
-    server.closeAllConnections();
     server.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -77,7 +73,7 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
 
   it('sends a whole blob and then a range on one keep-alive connection, writing nothing through the response', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const [connectionsBefore, writesBefore] = [connections, responseWrites];
+    const [connectionsBefore, writesBefore] = [server.connections(), responseWrites];
     try {
       assert.ok((await fetch(agent)).equals(blob));
       assert.ok((await fetch(agent, { range: 'bytes=1000000-3999999' })).equals(blob.subarray(1_000_000, 4_000_000)));
@@ -85,7 +81,7 @@ describe('blobs sent by the native send-file addon', { skip: process.env['WHARF_
     } finally {
       agent.destroy();
     }
-    assert.equal(connections - connectionsBefore, 1);
+    assert.equal(server.connections() - connectionsBefore, 1);
     assert.equal(responseWrites - writesBefore, 0);
   });
 

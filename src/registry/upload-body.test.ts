@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { digestOf } from '../domain/index.js';
+import { listenOnLoopback, type LoopbackHttpServer } from '../testkit/loopback-http.js';
 import { pollUntil } from '../testkit/polling.js';
 import { DiskBlobStore } from './blob-store.js';
 import { blobTransferAddon } from './native-addon.js';
@@ -25,9 +26,8 @@ const openDescriptors = () => readdirSync('/proc/self/fd').length;
 describe('upload bodies', { timeout: 60_000, skip: process.env['WHARF_NO_NATIVE'] === '1' && 'WHARF_NO_NATIVE=1' }, () => {
   let dir = '';
   let store: DiskBlobStore;
-  let server: Server;
+  let server: LoopbackHttpServer;
   let port = 0;
-  let connections = 0;
   /** How each request's append ended, by request path: `size <n>` or `failed: <code>`. */
   const outcomes = new Map<string, string>();
   /** The request being served, by path: a test can destroy its connection. */
@@ -37,7 +37,7 @@ describe('upload bodies', { timeout: 60_000, skip: process.env['WHARF_NO_NATIVE'
     dir = await mkdtemp(join(tmpdir(), 'wharf-upload-body-'));
     store = await new DiskBlobStore(dir).init();
     // PATCH /<session id>/<label>: appends the body to that session and answers its new size.
-    server = createServer((req, res) => {
+    server = await listenOnLoopback((req, res) => {
       const [, id = '', label = ''] = req.url!.split('/');
       serving.set(label, req);
       store.appendToUpload(id, requestBody(req, res)).then(
@@ -48,13 +48,9 @@ describe('upload bodies', { timeout: 60_000, skip: process.env['WHARF_NO_NATIVE'
         },
       );
     });
-    server.on('connection', () => { connections += 1; });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
+    port = server.port;
   });
   after(async () => {
-    server.closeAllConnections();
     server.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -131,14 +127,14 @@ describe('upload bodies', { timeout: 60_000, skip: process.env['WHARF_NO_NATIVE'
       req.on('error', reject);
       req.end(body);
     });
-    const connectionsBefore = connections;
+    const connectionsBefore = server.connections();
     try {
       assert.equal(await send('small', small, { 'Content-Length': String(small.length) }), 202);
       assert.equal(await send('chunked', chunked, { 'Transfer-Encoding': 'chunked' }), 202);
     } finally {
       agent.destroy();
     }
-    assert.equal(connections - connectionsBefore, 1);
+    assert.equal(server.connections() - connectionsBefore, 1);
     assert.equal((await store.completeUpload(session.id, digestOf(Buffer.concat([small, chunked])))).size, small.length + chunked.length);
   });
 
